@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "atr-export",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "atr-fcgi", targets: ["FCGIApp"]),
+        .executable(name: "atr-scheduler", targets: ["Scheduler"]),
+        .executable(name: "atrctl", targets: ["AdminCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CFastCGI",
+            pkgConfig: "fcgi",
+            providers: [.apt(["libfcgi-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Pure logic: parsing, validation, rules. No I/O, no C.
+        .target(name: "ExportDomain"),
+        // The only module that talks to SQLite.
+        .target(name: "Storage", dependencies: ["ExportDomain", "CSQLite"]),
+        // Request handling (router, handlers, error rendering) and configuration loading,
+        // shared by the executables and testable without a socket.
+        .target(
+            name: "FHIRService",
+            dependencies: ["ExportDomain", "Storage", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "FCGIApp",
+            dependencies: ["FHIRService", "ExportDomain", "CFastCGI", .product(name: "Logging", package: "swift-log")]
+        ),
+        .executableTarget(
+            name: "Scheduler",
+            dependencies: [
+                "FHIRService", "Storage", "ExportDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "AdminCLI",
+            dependencies: [
+                "FHIRService", "Storage", "ExportDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ExportDomainTests", dependencies: ["ExportDomain"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "FHIRServiceTests", dependencies: ["FHIRService"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct AdminCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "atrctl",
+        abstract: "Administer an ATR Export server: load data, rebuild indexes, render the nginx configuration.",
+        discussion: "Reads Config/appsettings.json (or ATR_CONFIG), ATR_INSTANCE_SETTINGS and ATR_ environment variables, as the servers do.",
+        subcommands: [ImportCommand.self, ReindexCommand.self, NginxConfigCommand.self, ConfigCommand.self]
+    )
+}

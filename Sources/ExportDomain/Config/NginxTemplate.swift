@@ -1,0 +1,53 @@
+/// Fills `{{name}}` placeholders in an nginx configuration template from the settings, so the
+/// body limit, socket, port and paths nginx uses are the ones the application uses.
+public enum NginxTemplate {
+    public static func values(for settings: Settings, workingDirectory: String) -> [String: String] {
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : workingDirectory + "/" + path
+        }
+        return [
+            "fastcgi_socket": absolute(settings.fastCGISocket),
+            "client_max_body_size": String(settings.requestBodyLimit),
+            "listen_port": String(listenPort(settings.publicBaseURL)),
+            "server_name": host(settings.publicBaseURL),
+            "base_path": settings.basePath,
+            "task_files": absolute(settings.taskFileStoragePath),
+            "working_directory": workingDirectory,
+            "public_base_url": settings.publicBaseURL,
+        ]
+    }
+
+    public struct MissingValue: Error, CustomStringConvertible {
+        public var name: String
+        public var description: String { "the template uses {{\(name)}}, which has no value" }
+    }
+
+    public static func render(_ template: String, values: [String: String]) throws -> String {
+        var output = ""
+        var rest = Substring(template)
+        while let open = rest.firstRange(of: "{{") {
+            output += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstRange(of: "}}") else { break }
+            let name = String(rest[open.upperBound..<close.lowerBound])
+            guard let value = values[name] else { throw MissingValue(name: name) }
+            output += value
+            rest = rest[close.upperBound...]
+        }
+        return output + rest
+    }
+
+    static func authority(_ url: String) -> Substring {
+        let afterScheme = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        return afterScheme.count > 2 ? afterScheme[2] : ""
+    }
+
+    public static func host(_ url: String) -> String {
+        String(authority(url).split(separator: ":", maxSplits: 1).first ?? "localhost")
+    }
+
+    public static func listenPort(_ url: String) -> Int {
+        let parts = authority(url).split(separator: ":", maxSplits: 1)
+        if parts.count == 2, let port = Int(parts[1]) { return port }
+        return url.hasPrefix("https://") ? 443 : 80
+    }
+}

@@ -1,0 +1,53 @@
+/// The validated configuration shared by atr-fcgi, atr-scheduler and atrctl.
+/// Names follow Firely Server's appsettings where Firely has a setting for the same thing.
+public struct Settings: Sendable, Equatable {
+    /// The public FHIR base URL, e.g. `https://localhost:8443/fhir`. Taken from configuration,
+    /// not from the request, because nginx's `HTTP_HOST` drops the port.
+    public var publicBaseURL: String
+    /// The path part of `publicBaseURL` (`/fhir`), under which requests are routed.
+    public var basePath: String
+    public var databasePath: String
+    /// Milliseconds a connection waits for another process's write lock.
+    public var databaseBusyTimeout: Int
+    public var fastCGISocket: String
+    public var fastCGIThreads: Int
+    /// Largest request body accepted, in bytes; nginx's `client_max_body_size` is rendered from it.
+    public var requestBodyLimit: Int
+    public var bulkDataExport: BulkDataExportSettings
+    public var taskFileStoragePath: String
+    public var signedURLSecretFile: String
+    public var signedURLLifetimeSeconds: Int
+    /// `ResourceRedactionOptions.Redactions`: redaction name → (FHIR versions, OmitElements).
+    public var redactions: [String: Redaction]
+
+    public struct Redaction: Sendable, Equatable {
+        public var fhirVersions: [String]
+        public var omitElements: [String]
+    }
+}
+
+public struct BulkDataExportSettings: Sendable, Equatable {
+    public var repeatPeriodMilliseconds: Int
+    public var fileRetentionSeconds: Int
+    public var cleanupCheckIntervalSeconds: Int
+    public var retryLimit: Int
+    public var additionalResourcesMaxRecursionDepth: Int
+    /// How long a scheduler owns a claimed task without renewing its lease.
+    public var leaseSeconds: Int
+    /// An NDJSON file is split into `content{Type}-{n}.ndjson` past this many bytes.
+    public var maxFileSize: Int
+    /// Resources written between progress updates and cancellation checks.
+    public var batchSize: Int
+}
+
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var key: String
+    public var problem: String
+
+    public init(key: String, _ problem: String) {
+        self.key = key
+        self.problem = problem
+    }
+
+    public var description: String { "configuration error at '\(key)': \(problem)" }
+}

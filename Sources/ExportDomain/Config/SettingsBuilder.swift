@@ -1,0 +1,270 @@
+/// Builds `Settings` from layers (built-in defaults, `appsettings.json`, an optional instance
+/// file) and `ATR_`-prefixed environment variables, later layers winning. Reads no files itself.
+public enum SettingsBuilder {
+    public struct Layer: Sendable {
+        public var name: String
+        public var contents: [UInt8]
+
+        public init(name: String, contents: [UInt8]) {
+            self.name = name
+            self.contents = contents
+        }
+    }
+
+    public static let environmentPrefix = "ATR_"
+
+    public static func build(layers: [Layer], environment: [String: String]) throws -> Settings {
+        guard case .object(var merged)? = try? JSONParser.parse(Settings.defaultsJSON) else {
+            throw ConfigurationError(key: "(defaults)", "built-in defaults do not parse")
+        }
+        for layer in layers {
+            let value: JSONValue
+            do {
+                value = try JSONParser.parse(layer.contents)
+            } catch {
+                throw ConfigurationError(key: layer.name, "\(error)")
+            }
+            guard case .object(let overlay) = value else {
+                throw ConfigurationError(key: layer.name, "the file must hold a JSON object")
+            }
+            merged = try merge(overlay, into: merged, path: "")
+        }
+        for (name, text) in environment.sorted(by: { $0.key < $1.key }) {
+            try applyEnvironmentVariable(name: name, value: text, to: &merged)
+        }
+        return try decode(merged)
+    }
+
+    private static func merge(_ overlay: JSONObject, into base: JSONObject, path: String) throws -> JSONObject {
+        var result = base
+        for (key, value) in overlay {
+            let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            if Settings.freeFormPaths.contains(path) {
+                result[key] = value
+                continue
+            }
+            guard let existing = base[key] else {
+                throw ConfigurationError(key: keyPath, "unknown setting")
+            }
+            switch (existing, value) {
+            case (.object(let baseObject), .object(let overlayObject)):
+                if Settings.freeFormPaths.contains(keyPath) {
+                    result[key] = value
+                } else {
+                    result[key] = .object(try merge(overlayObject, into: baseObject, path: keyPath))
+                }
+            case (.object, _):
+                throw ConfigurationError(key: keyPath, "must be a JSON object")
+            default:
+                result[key] = value
+            }
+        }
+        return result
+    }
+
+    /// `ATR_BulkDataExport__RepeatPeriod=5000` sets `BulkDataExport.RepeatPeriod` (ASP.NET style,
+    /// case-insensitive). Variables whose first segment is no settings section are not ours and
+    /// are left alone (e.g. `ATR_CA` used by the test tooling).
+    static func applyEnvironmentVariable(name: String, value: String, to settings: inout JSONObject) throws {
+        guard name.hasPrefix(environmentPrefix) else { return }
+        let segments = name.dropFirst(environmentPrefix.count)
+            .split(separator: "__", omittingEmptySubsequences: false)
+            .flatMap { $0.split(separator: ":", omittingEmptySubsequences: false) }
+            .map(String.init)
+        guard let first = segments.first, settings.keys.contains(where: { $0.lowercased() == first.lowercased() }) else {
+            return
+        }
+        settings = try set(value, at: segments[...], in: settings, path: "", variable: name)
+    }
+
+    private static func set(_ text: String, at segments: ArraySlice<String>, in object: JSONObject,
+                            path: String, variable: String) throws -> JSONObject {
+        guard let segment = segments.first else { return object }
+        let freeForm = Settings.freeFormPaths.contains(path)
+        let key = object.keys.first(where: { $0.lowercased() == segment.lowercased() }) ?? (freeForm ? segment : nil)
+        guard let key else {
+            throw ConfigurationError(key: path.isEmpty ? segment : "\(path).\(segment)", "unknown setting (from \(variable))")
+        }
+        let keyPath = path.isEmpty ? key : "\(path).\(key)"
+        var result = object
+        let rest = segments.dropFirst()
+        if rest.isEmpty {
+            result[key] = try typedValue(text, like: object[key], keyPath: keyPath, variable: variable)
+        } else {
+            let child = object[key]?.objectValue ?? JSONObject()
+            guard object[key] == nil || object[key]?.objectValue != nil else {
+                throw ConfigurationError(key: keyPath, "is not a section (from \(variable))")
+            }
+            result[key] = .object(try set(text, at: rest, in: child, path: keyPath, variable: variable))
+        }
+        return result
+    }
+
+    private static func typedValue(_ text: String, like existing: JSONValue?, keyPath: String, variable: String) throws -> JSONValue {
+        switch existing {
+        case .string?, nil:
+            return .string(text)
+        case .number?, .bool?, .array?, .object?, .null?:
+            guard let parsed = try? JSONParser.parse(text) else {
+                throw ConfigurationError(key: keyPath, "\(variable) must hold a JSON value of the setting's type")
+            }
+            return parsed
+        }
+    }
+
+    // MARK: Decoding
+
+    static func decode(_ root: JSONObject) throws -> Settings {
+        let reader = SettingsReader(root: root)
+        let baseURL = try reader.string("PublicBaseUrl")
+        let basePath = try publicBasePath(baseURL)
+        let bulk = BulkDataExportSettings(
+            repeatPeriodMilliseconds: try reader.integer("BulkDataExport.RepeatPeriod", in: 10...86_400_000),
+            fileRetentionSeconds: try reader.duration("BulkDataExport.FileRetentionPeriod", minimum: 1),
+            cleanupCheckIntervalSeconds: try reader.duration("BulkDataExport.CleanupCheckInterval", minimum: 1),
+            retryLimit: try reader.integer("BulkDataExport.RetryLimit", in: 0...100),
+            additionalResourcesMaxRecursionDepth: try reader.integer("BulkDataExport.AdditionalResourcesMaxRecursionDepth", in: 0...10),
+            leaseSeconds: try reader.duration("BulkDataExport.LeaseDuration", minimum: 1),
+            maxFileSize: try reader.integer("BulkDataExport.MaxFileSize", in: 1024...Int.max),
+            batchSize: try reader.integer("BulkDataExport.BatchSize", in: 1...1_000_000)
+        )
+        let storageType = try reader.string("TaskFileManagement.StorageService.StorageType")
+        guard storageType == "LocalFile" else {
+            throw ConfigurationError(key: "TaskFileManagement.StorageService.StorageType", "only 'LocalFile' is supported, not '\(storageType)'")
+        }
+        return Settings(
+            publicBaseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
+            basePath: basePath,
+            databasePath: try reader.string("Database.Path"),
+            databaseBusyTimeout: try reader.integer("Database.BusyTimeout", in: 0...600_000),
+            fastCGISocket: try reader.string("FastCGI.Socket"),
+            fastCGIThreads: try reader.integer("FastCGI.Threads", in: 1...256),
+            requestBodyLimit: try reader.integer("RequestBodyLimit", in: 1024...(1 << 34)),
+            bulkDataExport: bulk,
+            taskFileStoragePath: try reader.string("TaskFileManagement.StorageService.StoragePath"),
+            signedURLSecretFile: try reader.string("SignedUrls.SecretFile"),
+            signedURLLifetimeSeconds: try reader.duration("SignedUrls.Lifetime", minimum: 1),
+            redactions: try redactions(reader)
+        )
+    }
+
+    /// `https://host[:port]/path` → `/path` (no trailing slash; empty path is not allowed so
+    /// that the FHIR endpoints and `/auth`, `/files` never share a namespace).
+    static func publicBasePath(_ url: String) throws -> String {
+        let key = "PublicBaseUrl"
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            throw ConfigurationError(key: key, "must be an absolute http(s) URL, not '\(url)'")
+        }
+        let afterScheme = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
+        guard afterScheme.count == 4, !afterScheme[2].isEmpty else {
+            throw ConfigurationError(key: key, "must include a path such as /fhir, not '\(url)'")
+        }
+        var path = "/" + afterScheme[3]
+        while path.hasSuffix("/") { path.removeLast() }
+        guard path.count > 1, !path.contains("?"), !path.contains("#") else {
+            throw ConfigurationError(key: key, "must include a path such as /fhir, not '\(url)'")
+        }
+        return path
+    }
+
+    private static func redactions(_ reader: SettingsReader) throws -> [String: Settings.Redaction] {
+        let key = "ResourceRedactionOptions.Redactions"
+        guard let object = reader.value(key)?.objectValue else {
+            throw ConfigurationError(key: key, "must be a JSON object")
+        }
+        var result: [String: Settings.Redaction] = [:]
+        for (name, _) in object {
+            let prefix = "\(key).\(name)"
+            result[name] = Settings.Redaction(
+                fhirVersions: try reader.strings("\(prefix).FhirVersions"),
+                omitElements: try reader.strings("\(prefix).OmitElements")
+            )
+        }
+        return result
+    }
+}
+
+/// Typed reads by dotted key, each failure naming the key.
+struct SettingsReader {
+    var root: JSONObject
+
+    func value(_ key: String) -> JSONValue? {
+        var current: JSONValue? = .object(root)
+        for segment in key.split(separator: ".", omittingEmptySubsequences: false) {
+            current = current?[String(segment)]
+        }
+        // Redaction names contain dots ("hl7.fhir.us.davinci-atr"): fall back to a longest-match walk.
+        return current ?? valueAllowingDottedNames(key)
+    }
+
+    private func valueAllowingDottedNames(_ key: String) -> JSONValue? {
+        let segments = key.split(separator: ".").map(String.init)
+        func walk(_ value: JSONValue, _ index: Int) -> JSONValue? {
+            if index == segments.count { return value }
+            guard let object = value.objectValue else { return nil }
+            for end in stride(from: segments.count, to: index, by: -1) {
+                let name = segments[index..<end].joined(separator: ".")
+                if let child = object[name], let found = walk(child, end) { return found }
+            }
+            return nil
+        }
+        return walk(.object(root), 0)
+    }
+
+    func string(_ key: String) throws -> String {
+        guard let text = value(key)?.stringValue, !text.isEmpty else {
+            throw ConfigurationError(key: key, "must be a non-empty string")
+        }
+        return text
+    }
+
+    func strings(_ key: String) throws -> [String] {
+        guard let items = value(key)?.arrayValue else {
+            throw ConfigurationError(key: key, "must be an array of strings")
+        }
+        return try items.map { item in
+            guard let text = item.stringValue else { throw ConfigurationError(key: key, "must be an array of strings") }
+            return text
+        }
+    }
+
+    func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int {
+        guard case .number(let literal)? = value(key), let number = Int(literal) else {
+            throw ConfigurationError(key: key, "must be an integer")
+        }
+        guard range.contains(number) else {
+            throw ConfigurationError(key: key, "must be between \(range.lowerBound) and \(range.upperBound), not \(number)")
+        }
+        return number
+    }
+
+    /// A .NET TimeSpan text (`d.hh:mm:ss` or `hh:mm:ss`), as Firely's settings use, in seconds.
+    func duration(_ key: String, minimum: Int) throws -> Int {
+        let text = try string(key)
+        guard let seconds = TimeSpan.seconds(text) else {
+            throw ConfigurationError(key: key, "must be a duration like '1.00:00:00' (d.hh:mm:ss) or '00:10:00', not '\(text)'")
+        }
+        guard seconds >= minimum else {
+            throw ConfigurationError(key: key, "must be at least \(minimum) seconds")
+        }
+        return seconds
+    }
+}
+
+public enum TimeSpan {
+    public static func seconds(_ text: String) -> Int? {
+        var days = 0
+        var clock = Substring(text)
+        if let dot = text.firstIndex(of: "."), let colon = text.firstIndex(of: ":"), dot < colon {
+            guard let value = Int(text[..<dot]), value >= 0 else { return nil }
+            days = value
+            clock = text[text.index(after: dot)...]
+        }
+        let parts = clock.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 3,
+              let hours = Int(parts[0]), (0..<24).contains(hours),
+              let minutes = Int(parts[1]), (0..<60).contains(minutes),
+              let seconds = Int(parts[2]), (0..<60).contains(seconds) else { return nil }
+        return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    }
+}

@@ -1,0 +1,55 @@
+/// The server's CapabilityStatement: what is implemented, so clients (smart-fetch reads it)
+/// only try what works.
+public enum CapabilityStatementBuilder {
+    public static let softwareName = "ATR Export"
+    public static let softwareVersion = "0.1.0"
+
+    /// Resource types with full read/write support through the REST API.
+    public static let exportTypes = ["Group", "Patient", "Coverage", "RelatedPerson", "Practitioner",
+                                     "PractitionerRole", "Organization", "Location", "Consent"]
+
+    public static func make(baseURL: String) -> JSONValue {
+        let interactions: JSONValue = .array(["read", "create", "update", "delete"].map { code in
+            .object(JSONObject([("code", .string(code))]))
+        })
+        let resources: [JSONValue] = exportTypes.map { type in
+            var resource = JSONObject([
+                ("type", .string(type)),
+                ("interaction", interactions),
+                ("versioning", .string("versioned-update")),
+                ("readHistory", .bool(false)),
+                ("updateCreate", .bool(true)),
+            ])
+            if type == "Group" {
+                resource["interaction"] = .array(interactions.arrayValue! + [.object(JSONObject([("code", .string("search-type"))]))])
+                resource["searchParam"] = .array([
+                    searchParam("identifier", "token"),
+                    searchParam("name", "string"),
+                ])
+            }
+            return .object(resource)
+        }
+        let rest = JSONObject([
+            ("mode", .string("server")),
+            ("resource", .array(resources)),
+            ("interaction", .array([.object(JSONObject([("code", .string("transaction"))])),
+                                    .object(JSONObject([("code", .string("batch"))]))])),
+        ])
+        return .object(JSONObject([
+            ("resourceType", .string("CapabilityStatement")),
+            ("status", .string("active")),
+            ("date", .string("2026-11-26")),
+            ("kind", .string("instance")),
+            ("software", .object(JSONObject([("name", .string(softwareName)), ("version", .string(softwareVersion))]))),
+            ("implementation", .object(JSONObject([("description", .string("Da Vinci ATR member attribution export")),
+                                                   ("url", .string(baseURL))]))),
+            ("fhirVersion", .string("4.0.1")),
+            ("format", .array([.string("application/fhir+json"), .string("json")])),
+            ("rest", .array([.object(rest)])),
+        ]))
+    }
+
+    private static func searchParam(_ name: String, _ type: String) -> JSONValue {
+        .object(JSONObject([("name", .string(name)), ("type", .string(type))]))
+    }
+}

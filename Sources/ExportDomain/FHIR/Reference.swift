@@ -1,0 +1,41 @@
+/// A literal reference to a resource on this server (`Type/id`).
+public struct ResourceKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var type: String
+    public var id: String
+
+    public init(type: String, id: String) {
+        self.type = type
+        self.id = id
+    }
+
+    public var description: String { "\(type)/\(id)" }
+
+    public static func < (lhs: ResourceKey, rhs: ResourceKey) -> Bool {
+        (lhs.type, lhs.id) < (rhs.type, rhs.id)
+    }
+
+    /// Reads `Type/id`, `Type/id/_history/v`, or an absolute URL under `baseURL`.
+    /// Anything else (contained `#x`, `urn:`, other servers, logical identifiers) is not local.
+    public static func parse(reference: String, baseURL: String) -> ResourceKey? {
+        var text = Substring(reference)
+        if text.hasPrefix("http://") || text.hasPrefix("https://") {
+            let prefix = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
+            guard text.hasPrefix(prefix) else { return nil }
+            text = text.dropFirst(prefix.count)
+        }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2 || (parts.count == 4 && parts[2] == "_history") else { return nil }
+        let type = String(parts[0])
+        let id = String(parts[1])
+        guard ResourceTypes.all.contains(type), ResourceID.isValid(id) else { return nil }
+        return ResourceKey(type: type, id: id)
+    }
+}
+
+public enum ATRExtension {
+    public static let coverageReference = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/ext-coverageReference"
+    public static let attributedProvider = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/ext-attributedProvider"
+    public static let atrGroupProfile = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/atr-group"
+    public static let providerAccessUseCase =
+        "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/pdex-provider-access-use-case"
+}

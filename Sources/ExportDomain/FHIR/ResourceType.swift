@@ -1,0 +1,58 @@
+/// The resource types of FHIR R4 (4.0.1).
+public enum ResourceTypes {
+    public static let all: Set<String> = [
+        "Account", "ActivityDefinition", "AdverseEvent", "AllergyIntolerance", "Appointment",
+        "AppointmentResponse", "AuditEvent", "Basic", "Binary", "BiologicallyDerivedProduct",
+        "BodyStructure", "Bundle", "CapabilityStatement", "CarePlan", "CareTeam", "CatalogEntry",
+        "ChargeItem", "ChargeItemDefinition", "Claim", "ClaimResponse", "ClinicalImpression",
+        "CodeSystem", "Communication", "CommunicationRequest", "CompartmentDefinition",
+        "Composition", "ConceptMap", "Condition", "Consent", "Contract", "Coverage",
+        "CoverageEligibilityRequest", "CoverageEligibilityResponse", "DetectedIssue", "Device",
+        "DeviceDefinition", "DeviceMetric", "DeviceRequest", "DeviceUseStatement",
+        "DiagnosticReport", "DocumentManifest", "DocumentReference", "EffectEvidenceSynthesis",
+        "Encounter", "Endpoint", "EnrollmentRequest", "EnrollmentResponse", "EpisodeOfCare",
+        "EventDefinition", "Evidence", "EvidenceVariable", "ExampleScenario",
+        "ExplanationOfBenefit", "FamilyMemberHistory", "Flag", "Goal", "GraphDefinition", "Group",
+        "GuidanceResponse", "HealthcareService", "ImagingStudy", "Immunization",
+        "ImmunizationEvaluation", "ImmunizationRecommendation", "ImplementationGuide",
+        "InsurancePlan", "Invoice", "Library", "Linkage", "List", "Location", "Measure",
+        "MeasureReport", "Media", "Medication", "MedicationAdministration", "MedicationDispense",
+        "MedicationKnowledge", "MedicationRequest", "MedicationStatement", "MedicinalProduct",
+        "MedicinalProductAuthorization", "MedicinalProductContraindication",
+        "MedicinalProductIndication", "MedicinalProductIngredient", "MedicinalProductInteraction",
+        "MedicinalProductManufactured", "MedicinalProductPackaged", "MedicinalProductPharmaceutical",
+        "MedicinalProductUndesirableEffect", "MessageDefinition", "MessageHeader",
+        "MolecularSequence", "NamingSystem", "NutritionOrder", "Observation",
+        "ObservationDefinition", "OperationDefinition", "OperationOutcome", "Organization",
+        "OrganizationAffiliation", "Parameters", "Patient", "PaymentNotice",
+        "PaymentReconciliation", "Person", "PlanDefinition", "Practitioner", "PractitionerRole",
+        "Procedure", "Provenance", "Questionnaire", "QuestionnaireResponse", "RelatedPerson",
+        "RequestGroup", "ResearchDefinition", "ResearchElementDefinition", "ResearchStudy",
+        "ResearchSubject", "RiskAssessment", "RiskEvidenceSynthesis", "Schedule", "SearchParameter",
+        "ServiceRequest", "Slot", "Specimen", "SpecimenDefinition", "StructureDefinition",
+        "StructureMap", "Subscription", "Substance", "SubstanceNucleicAcid", "SubstancePolymer",
+        "SubstanceProtein", "SubstanceReferenceInformation", "SubstanceSourceMaterial",
+        "SubstanceSpecification", "SupplyDelivery", "SupplyRequest", "Task",
+        "TerminologyCapabilities", "TestReport", "TestScript", "ValueSet", "VerificationResult",
+        "VisionPrescription",
+    ]
+
+    /// Types that describe an interaction rather than data; they cannot be stored.
+    public static let notStorable: Set<String> = ["Bundle", "Parameters", "OperationOutcome"]
+
+    public static func isStorable(_ type: String) -> Bool {
+        all.contains(type) && !notStorable.contains(type)
+    }
+}
+
+public enum ResourceID {
+    /// FHIR R4 id syntax: `[A-Za-z0-9\-\.]{1,64}`.
+    public static func isValid(_ id: String) -> Bool {
+        let bytes = id.utf8
+        guard (1...64).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+                || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x2E
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ExportDomain
+import FHIRService
+
+/// Builds an `HTTPRequest` from CGI/FastCGI parameters and writes responses in CGI form.
+enum RequestAdapter {
+    static func request(parameters: [String: String], body: [UInt8]) -> HTTPRequest {
+        var headers: [String: String] = [:]
+        for (name, value) in parameters where name.hasPrefix("HTTP_") {
+            headers[name.dropFirst(5).lowercased().replacing("_", with: "-")] = value
+        }
+        if let contentType = parameters["CONTENT_TYPE"], !contentType.isEmpty { headers["content-type"] = contentType }
+        let path = parameters["DOCUMENT_URI"] ?? ((parameters["SCRIPT_NAME"] ?? "") + (parameters["PATH_INFO"] ?? ""))
+        return HTTPRequest(method: parameters["REQUEST_METHOD"] ?? "GET", path: path,
+                           query: parameters["QUERY_STRING"] ?? "", headers: headers, body: body)
+    }
+
+    /// The declared body length; nil when absent, or an error response when it is unusable
+    /// or over the limit (then the body is never read).
+    static func contentLength(_ parameters: [String: String], limit: Int) -> Result<Int, FHIRError> {
+        guard let text = parameters["CONTENT_LENGTH"], !text.isEmpty else { return .success(0) }
+        guard let length = Int(text), length >= 0 else {
+            return .failure(FHIRError.badRequest(.invalid, "Content-Length is not a number"))
+        }
+        guard length <= limit else { return .failure(ErrorResponder.bodyTooLarge(limit: limit)) }
+        return .success(length)
+    }
+
+    /// `Status:` line, headers, blank line, body: the CGI response form FastCGI also uses.
+    static func serialize(_ response: HTTPResponse) -> [UInt8] {
+        var head = "Status: \(response.status) \(HTTPResponse.reasonPhrase(response.status))\r\n"
+        for header in response.headers { head += "\(header.name): \(header.value)\r\n" }
+        if response.status != 204 && response.status != 304 { head += "Content-Length: \(response.body.count)\r\n" }
+        head += "\r\n"
+        return Array(head.utf8) + response.body
+    }
+}

@@ -1,0 +1,24 @@
+import FHIRService
+import Foundation
+import Logging
+
+// atr-fcgi [--socket PATH] [--threads N]
+// FastCGI on PATH, or on fd 0 when a spawner or systemd hands over a listening socket;
+// without either it serves one request as a plain CGI program.
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = ProcessInfo.processInfo.environment["ATR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+    return handler
+}
+let arguments = CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()))
+var settings = ConfigurationLoader.loadOrExit(program: "atr-fcgi")
+if let threads = arguments.threads { settings.fastCGIThreads = threads }
+let logger = Logger(label: "atr-fcgi")
+
+if let socketPath = arguments.socketPath {
+    FastCGIServer.serve(socketPath: socketPath, settings: settings, logger: logger)
+} else if FastCGIServer.standardInputIsFastCGISocket {
+    FastCGIServer.serve(listenDescriptor: 0, settings: settings, logger: logger)
+} else {
+    exit(CGIRunner.run(settings: settings, logger: logger))
+}

@@ -1,0 +1,93 @@
+import ExportDomain
+import Logging
+import Storage
+
+/// Answers FHIR requests. One instance per worker thread: it owns that thread's database
+/// connection. Never throws: every failure becomes a response in `ErrorResponder`.
+public final class FHIRService {
+    public let settings: Settings
+    let database: Database
+    let environment: ServiceEnvironment
+    let logger: Logger
+
+    public init(settings: Settings, database: Database, environment: ServiceEnvironment = .live, logger: Logger) {
+        self.settings = settings
+        self.database = database
+        self.environment = environment
+        self.logger = logger
+    }
+
+    public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        do {
+            return try route(request)
+        } catch {
+            return ErrorResponder.response(for: error, logger: logger)
+        }
+    }
+
+    /// The request routes, relative to the FHIR base path.
+    private func route(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let segments = relativeSegments(request.path) else {
+            throw FHIRError.notFound("No FHIR endpoint at '\(request.path)'; the FHIR base is \(settings.publicBaseURL)")
+        }
+        if request.body.count > settings.requestBodyLimit {
+            throw ErrorResponder.bodyTooLarge(limit: settings.requestBodyLimit)
+        }
+        switch (request.method, segments.count) {
+        case ("POST", 0):
+            return try handleBundle(request)
+        case (_, 1) where segments[0] == "metadata":
+            try allow(request, ["GET", "HEAD"])
+            return .fhir(200, CapabilityStatementBuilder.make(baseURL: settings.publicBaseURL))
+        case (_, 1):
+            let type = segments[0]
+            try ResourceInput.checkURLType(type)
+            switch request.method {
+            case "POST": return try create(request, type: type)
+            case "GET", "HEAD": return try search(request, type: type)
+            default: throw ErrorResponder.methodNotAllowed(request.method, allowed: ["GET", "POST"])
+            }
+        case (_, 2):
+            let key = ResourceKey(type: segments[0], id: segments[1])
+            try ResourceInput.checkURLType(key.type)
+            try ResourceInput.checkURLId(key.id)
+            switch request.method {
+            case "GET", "HEAD": return try read(key)
+            case "PUT": return try update(request, key: key)
+            case "DELETE": return try delete(key)
+            default: throw ErrorResponder.methodNotAllowed(request.method, allowed: ["GET", "PUT", "DELETE"])
+            }
+        default:
+            if segments.isEmpty {
+                throw ErrorResponder.methodNotAllowed(request.method, allowed: ["POST"])
+            }
+            throw FHIRError.notFound("No FHIR endpoint at '\(request.path)'")
+        }
+    }
+
+    /// Path segments after the base path, or nil when the path is outside it.
+    private func relativeSegments(_ path: String) -> [String]? {
+        let base = settings.basePath
+        guard path == base || path.hasPrefix(base + "/") else { return nil }
+        return path.dropFirst(base.count).split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+    }
+
+    func allow(_ request: HTTPRequest, _ methods: [String]) throws {
+        guard methods.contains(request.method) else {
+            throw ErrorResponder.methodNotAllowed(request.method, allowed: methods.filter { $0 != "HEAD" })
+        }
+    }
+}
+
+/// What the service takes from the outside world, replaceable in tests.
+public struct ServiceEnvironment: Sendable {
+    public var now: @Sendable () -> FHIRInstant
+    public var newId: @Sendable () -> String
+
+    public init(now: @escaping @Sendable () -> FHIRInstant, newId: @escaping @Sendable () -> String) {
+        self.now = now
+        self.newId = newId
+    }
+
+    public static let live = ServiceEnvironment(now: SystemClock.now, newId: { SystemRandom.uuid() })
+}

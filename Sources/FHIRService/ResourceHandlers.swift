@@ -1,0 +1,78 @@
+import ExportDomain
+import Storage
+
+/// FHIR REST interactions on single resources: read, create, update, delete.
+extension FHIRService {
+    func read(_ key: ResourceKey) throws -> HTTPResponse {
+        switch try database.read(key) {
+        case .found(let stored):
+            return .fhir(200, bytes: stored.json, headers: versionHeaders(stored))
+        case .deleted(let versionId, _):
+            throw FHIRError(status: 410, code: .deleted, "\(key) was deleted",
+                            headers: [HTTPHeader("ETag", "W/\"\(versionId)\"")])
+        case .missing:
+            throw FHIRError.notFound("\(key) is not known")
+        }
+    }
+
+    func create(_ request: HTTPRequest, type: String) throws -> HTTPResponse {
+        var resource = try resourceBody(request)
+        try ResourceInput.checkType(resource, type: type)
+        resource["id"] = nil
+        let key = ResourceKey(type: type, id: environment.newId())
+        let now = environment.now()
+        let (stored, _) = try database.writeTransaction { try database.put(resource, as: key, now: now) }
+        return writeResponse(201, stored, request: request)
+    }
+
+    func update(_ request: HTTPRequest, key: ResourceKey) throws -> HTTPResponse {
+        let resource = try resourceBody(request)
+        try ResourceInput.checkUpdate(resource, type: key.type, id: key.id)
+        let now = environment.now()
+        let (stored, created) = try database.writeTransaction { try database.put(resource, as: key, now: now) }
+        return writeResponse(created ? 201 : 200, stored, request: request)
+    }
+
+    func delete(_ key: ResourceKey) throws -> HTTPResponse {
+        let now = environment.now()
+        switch try database.writeTransaction({ try database.delete(key, now: now) }) {
+        case .deleted(let versionId):
+            return HTTPResponse(status: 204, headers: [HTTPHeader("ETag", "W/\"\(versionId)\"")])
+        case .alreadyDeleted:
+            return HTTPResponse(status: 204)
+        case .missing:
+            throw FHIRError.notFound("\(key) is not known")
+        }
+    }
+
+    /// The body of a PUT or POST as a checked resource.
+    func resourceBody(_ request: HTTPRequest) throws -> JSONObject {
+        guard MediaType.isJSONResource(request.header("content-type")) else {
+            let given = request.header("content-type").map { "'\($0)'" } ?? "none"
+            throw FHIRError(status: 415, code: .notSupported,
+                            "Content-Type must be application/fhir+json or application/json (given: \(given))")
+        }
+        return try ResourceInput.parseResource(request.body)
+    }
+
+    func versionHeaders(_ stored: StoredResource) -> [HTTPHeader] {
+        var headers = [HTTPHeader("ETag", "W/\"\(stored.versionId)\"")]
+        if let instant = FHIRInstant.parseInstant(stored.lastUpdated) {
+            headers.append(HTTPHeader("Last-Modified", instant.httpDate))
+        }
+        return headers
+    }
+
+    func versionLocation(_ stored: StoredResource) -> String {
+        "\(stored.key)/_history/\(stored.versionId)"
+    }
+
+    /// 200/201 with the stored resource, or no body with `Prefer: return=minimal`.
+    private func writeResponse(_ status: Int, _ stored: StoredResource, request: HTTPRequest) -> HTTPResponse {
+        let headers = versionHeaders(stored) + [HTTPHeader("Location", "\(settings.publicBaseURL)/\(versionLocation(stored))")]
+        if PreferHeader(request.header("prefer")).returnPreference == "minimal" {
+            return HTTPResponse(status: status, headers: headers)
+        }
+        return .fhir(status, bytes: stored.json, headers: headers)
+    }
+}

@@ -1,0 +1,168 @@
+import ExportDomain
+
+public struct StoredResource: Sendable {
+    public var key: ResourceKey
+    public var versionId: Int
+    public var lastUpdated: String
+    public var json: [UInt8]
+}
+
+public enum ReadResult: Sendable {
+    case found(StoredResource)
+    case deleted(versionId: Int, lastUpdated: String)
+    case missing
+}
+
+public enum DeleteResult: Sendable, Equatable {
+    case deleted(versionId: Int)
+    case alreadyDeleted
+    case missing
+}
+
+/// Everything the server stores, behind one connection. Open one per thread or process.
+public final class Database {
+    public let connection: SQLiteConnection
+    /// References given as absolute URLs under this base count as local.
+    public let baseURL: String
+
+    public init(path: String, busyTimeoutMilliseconds: Int, baseURL: String) throws {
+        connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        self.baseURL = baseURL
+        try Migrations.apply(to: connection)
+    }
+
+    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        try connection.writeTransaction(body)
+    }
+
+    public func read(_ key: ResourceKey) throws -> ReadResult {
+        let rows = try connection.query(
+            "SELECT version_id, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?",
+            [.text(key.type), .text(key.id)]
+        ) { row in
+            (Int(row.integer(0)), row.text(1) ?? "", row.integer(2) != 0, row.blob(3))
+        }
+        guard let (version, lastUpdated, deleted, json) = rows.first else { return .missing }
+        if deleted { return .deleted(versionId: version, lastUpdated: lastUpdated) }
+        return .found(StoredResource(key: key, versionId: version, lastUpdated: lastUpdated, json: json))
+    }
+
+    private func currentVersion(_ key: ResourceKey) throws -> (version: Int, deleted: Bool)? {
+        try connection.query(
+            "SELECT version_id, deleted FROM resources WHERE type = ? AND id = ?",
+            [.text(key.type), .text(key.id)]
+        ) { (Int($0.integer(0)), $0.integer(1) != 0) }.first
+    }
+
+    /// Creates or updates a resource as the next version, and re-indexes it.
+    /// Call inside `writeTransaction` so the version read and the write are one step.
+    public func put(_ resource: JSONObject, as key: ResourceKey, now: FHIRInstant) throws -> (StoredResource, created: Bool) {
+        let existing = try currentVersion(key)
+        let version = (existing?.version ?? 0) + 1
+        var stamped = resource
+        ResourceInput.stamp(&stamped, id: key.id, versionId: version, lastUpdated: now)
+        let json = JSONValue.object(stamped).serialized()
+        let lastUpdated = now.description
+        try connection.run(
+            """
+            INSERT INTO resources (type, id, version_id, last_updated, deleted, json) VALUES (?, ?, ?, ?, 0, ?)
+            ON CONFLICT (type, id) DO UPDATE SET version_id = excluded.version_id,
+                last_updated = excluded.last_updated, deleted = 0, json = excluded.json
+            """,
+            [.text(key.type), .text(key.id), .int(version), .text(lastUpdated), .blob(json)]
+        )
+        try index(stamped, key: key)
+        let stored = StoredResource(key: key, versionId: version, lastUpdated: lastUpdated, json: json)
+        return (stored, existing == nil || existing?.deleted == true)
+    }
+
+    /// Marks a resource deleted (a new version without content). Call inside `writeTransaction`.
+    public func delete(_ key: ResourceKey, now: FHIRInstant) throws -> DeleteResult {
+        guard let existing = try currentVersion(key) else { return .missing }
+        if existing.deleted { return .alreadyDeleted }
+        let version = existing.version + 1
+        try connection.run(
+            "UPDATE resources SET version_id = ?, last_updated = ?, deleted = 1, json = NULL WHERE type = ? AND id = ?",
+            [.int(version), .text(now.description), .text(key.type), .text(key.id)]
+        )
+        try removeIndex(key)
+        return .deleted(versionId: version)
+    }
+
+    private func removeIndex(_ key: ResourceKey) throws {
+        try connection.run("DELETE FROM refs WHERE source_type = ? AND source_id = ?", [.text(key.type), .text(key.id)])
+        try connection.run("DELETE FROM search_values WHERE type = ? AND id = ?", [.text(key.type), .text(key.id)])
+    }
+
+    private func index(_ resource: JSONObject, key: ResourceKey) throws {
+        try removeIndex(key)
+        for reference in ReferenceIndexing.references(in: resource, baseURL: baseURL) {
+            try connection.run(
+                "INSERT OR IGNORE INTO refs (source_type, source_id, path, target_type, target_id) VALUES (?, ?, ?, ?, ?)",
+                [.text(key.type), .text(key.id), .text(reference.path), .text(reference.target.type), .text(reference.target.id)]
+            )
+        }
+        for value in ReferenceIndexing.searchValues(in: resource) {
+            try connection.run(
+                "INSERT INTO search_values (type, id, parameter, system, value) VALUES (?, ?, ?, ?, ?)",
+                [.text(key.type), .text(key.id), .text(value.parameter), value.system.map(SQLValue.text) ?? .null, .text(value.value)]
+            )
+        }
+    }
+
+    /// Rebuilds both indexes from the stored resources (after indexing rules change).
+    /// Returns the number of resources indexed. Runs in batches so other writers get turns.
+    @discardableResult
+    public func reindexAll(batchSize: Int = 500, progress: (Int) -> Void = { _ in }) throws -> Int {
+        var done = 0
+        var after = ResourceKey(type: "", id: "")
+        while true {
+            let batch = try connection.query(
+                "SELECT type, id, json FROM resources WHERE deleted = 0 AND (type, id) > (?, ?) ORDER BY type, id LIMIT ?",
+                [.text(after.type), .text(after.id), .int(batchSize)]
+            ) { (ResourceKey(type: $0.text(0) ?? "", id: $0.text(1) ?? ""), $0.blob(2)) }
+            guard let last = batch.last else { break }
+            try writeTransaction {
+                for (key, json) in batch {
+                    guard case .object(let resource) = try JSONParser.parse(json) else { continue }
+                    try index(resource, key: key)
+                }
+            }
+            done += batch.count
+            progress(done)
+            after = last.0
+        }
+        return done
+    }
+
+    /// Groups matching every given criterion: `identifier` (system and value; a nil system
+    /// matches any) and `name` (case-insensitive prefix).
+    public func searchGroups(identifier: (system: String?, value: String)?, namePrefix: String?) throws -> [StoredResource] {
+        var conditions: [String] = []
+        var parameters: [SQLValue] = []
+        if let identifier {
+            var condition = "EXISTS (SELECT 1 FROM search_values s WHERE s.type = r.type AND s.id = r.id AND s.parameter = 'identifier' AND s.value = ?"
+            parameters.append(.text(identifier.value))
+            if let system = identifier.system {
+                condition += system.isEmpty ? " AND s.system IS NULL" : " AND s.system = ?"
+                if !system.isEmpty { parameters.append(.text(system)) }
+            }
+            conditions.append(condition + ")")
+        }
+        if let namePrefix {
+            conditions.append(
+                "EXISTS (SELECT 1 FROM search_values s WHERE s.type = r.type AND s.id = r.id AND s.parameter = 'name' AND substr(s.value, 1, length(?)) = ?)"
+            )
+            let normalized = SearchNormalization.normalize(namePrefix)
+            parameters += [.text(normalized), .text(normalized)]
+        }
+        let whereClause = (["r.type = 'Group'", "r.deleted = 0"] + conditions).joined(separator: " AND ")
+        return try connection.query(
+            "SELECT r.id, r.version_id, r.last_updated, r.json FROM resources r WHERE \(whereClause) ORDER BY r.id",
+            parameters
+        ) { row in
+            StoredResource(key: ResourceKey(type: "Group", id: row.text(0) ?? ""), versionId: Int(row.integer(1)),
+                           lastUpdated: row.text(2) ?? "", json: row.blob(3))
+        }
+    }
+}

@@ -1,0 +1,192 @@
+import CSQLite
+
+/// SQLITE_TRANSIENT is a macro the importer does not bring over.
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+public struct StorageError: Error, Sendable, CustomStringConvertible {
+    public var code: Int32
+    public var message: String
+
+    public var description: String { "SQLite error \(code): \(message)" }
+
+    /// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: another process held the lock too long.
+    public var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
+    /// SQLITE_FULL: the disk is full.
+    public var isDiskFull: Bool { code & 0xFF == SQLITE_FULL }
+}
+
+/// One SQLite connection. Not shared between threads: each thread or process opens its own,
+/// and WAL mode lets them read concurrently while one writes.
+public final class SQLiteConnection {
+    let handle: OpaquePointer
+    private var statementCache: [String: OpaquePointer] = [:]
+
+    public init(path: String, busyTimeoutMilliseconds: Int) throws {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close(db)
+            throw StorageError(code: rc, message: "\(message) (\(path))")
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, Int32(clamping: busyTimeoutMilliseconds))
+        try execute("PRAGMA journal_mode = WAL")
+        // FULL: a committed write survives a power cut, not only a process crash.
+        try execute("PRAGMA synchronous = FULL")
+        try execute("PRAGMA foreign_keys = ON")
+    }
+
+    deinit {
+        for statement in statementCache.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    public func execute(_ sql: String) throws {
+        var error: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &error)
+        if rc != SQLITE_OK {
+            let message = error.map { String(cString: $0) } ?? "error"
+            sqlite3_free(error)
+            throw StorageError(code: rc, message: message)
+        }
+    }
+
+    /// A prepared statement, cached per SQL text, with parameters bound in order.
+    public func statement(_ sql: String, _ parameters: [SQLValue] = []) throws -> Statement {
+        let prepared: OpaquePointer
+        if let cached = statementCache[sql] {
+            prepared = cached
+            sqlite3_reset(prepared)
+            sqlite3_clear_bindings(prepared)
+        } else {
+            var raw: OpaquePointer?
+            let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
+            guard rc == SQLITE_OK, let raw else { throw lastError(rc) }
+            statementCache[sql] = raw
+            prepared = raw
+        }
+        let statement = Statement(handle: prepared, connection: self)
+        for (index, parameter) in parameters.enumerated() {
+            try statement.bind(parameter, at: Int32(index + 1))
+        }
+        return statement
+    }
+
+    /// Runs a statement that returns no rows.
+    public func run(_ sql: String, _ parameters: [SQLValue] = []) throws {
+        let statement = try self.statement(sql, parameters)
+        defer { statement.reset() }
+        while try statement.step() {}
+    }
+
+    /// Rows of a query, each mapped by `row`.
+    public func query<T>(_ sql: String, _ parameters: [SQLValue] = [], _ row: (Statement) throws -> T) throws -> [T] {
+        let statement = try self.statement(sql, parameters)
+        defer { statement.reset() }
+        var results: [T] = []
+        while try statement.step() { results.append(try row(statement)) }
+        return results
+    }
+
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// `BEGIN IMMEDIATE` takes the write lock up front, so two writers never deadlock on an
+    /// upgrade from a read lock; the busy timeout makes the second one wait.
+    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// A consistent snapshot for several reads.
+    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN DEFERRED")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
+    func lastError(_ rc: Int32) -> StorageError {
+        StorageError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
+    }
+}
+
+public enum SQLValue: Sendable {
+    case text(String)
+    case integer(Int64)
+    case blob([UInt8])
+    case null
+
+    public static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
+}
+
+public final class Statement {
+    let handle: OpaquePointer
+    unowned let connection: SQLiteConnection
+
+    init(handle: OpaquePointer, connection: SQLiteConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    func bind(_ value: SQLValue, at index: Int32) throws {
+        let rc: Int32
+        switch value {
+        case .text(let text): rc = sqlite3_bind_text(handle, index, text, -1, transient)
+        case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
+        case .blob(let bytes):
+            rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
+        case .null: rc = sqlite3_bind_null(handle, index)
+        }
+        guard rc == SQLITE_OK else { throw connection.lastError(rc) }
+    }
+
+    /// Ends the statement's read so it holds no snapshot open.
+    public func reset() {
+        sqlite3_reset(handle)
+    }
+
+    /// Advances to the next row; false when done.
+    public func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.lastError(rc)
+        }
+    }
+
+    public func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        return String(cString: pointer)
+    }
+
+    public func integer(_ column: Int32) -> Int64 {
+        sqlite3_column_int64(handle, column)
+    }
+
+    public func isNull(_ column: Int32) -> Bool {
+        sqlite3_column_type(handle, column) == SQLITE_NULL
+    }
+
+    public func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        guard count > 0, let pointer = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Calls `body` with the blob's bytes without copying them.
+    public func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let count = Int(sqlite3_column_bytes(handle, column))
+        let pointer = sqlite3_column_blob(handle, column)
+        return try body(UnsafeRawBufferPointer(start: pointer, count: pointer == nil ? 0 : count))
+    }
+}

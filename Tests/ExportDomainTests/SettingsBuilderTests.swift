@@ -1,0 +1,74 @@
+import XCTest
+@testable import ExportDomain
+
+final class SettingsBuilderTests: XCTestCase {
+    private func build(_ json: String = "{}", env: [String: String] = [:]) throws -> Settings {
+        try SettingsBuilder.build(layers: [.init(name: "appsettings.json", contents: Array(json.utf8))], environment: env)
+    }
+
+    private func assertError(_ json: String, env: [String: String] = [:], key: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try build(json, env: env), file: file, line: line) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.key, key, "\(error)", file: file, line: line)
+        }
+    }
+
+    func testDefaults() throws {
+        let settings = try build()
+        XCTAssertEqual(settings.publicBaseURL, "https://localhost:8443/fhir")
+        XCTAssertEqual(settings.basePath, "/fhir")
+        XCTAssertEqual(settings.requestBodyLimit, 104_857_600)
+        XCTAssertEqual(settings.bulkDataExport.repeatPeriodMilliseconds, 60000)
+        XCTAssertEqual(settings.bulkDataExport.fileRetentionSeconds, 86400)
+        XCTAssertEqual(settings.bulkDataExport.additionalResourcesMaxRecursionDepth, 2)
+        XCTAssertEqual(settings.redactions["hl7.fhir.us.davinci-atr"]?.omitElements,
+                       ["descendants().where($this is Money)", "Coverage.costToBeneficiary"])
+    }
+
+    func testFileThenEnvironmentOverride() throws {
+        let settings = try build(#"{"BulkDataExport": {"RepeatPeriod": 5000}, "PublicBaseUrl": "https://atr.example.org/r4/"}"#,
+                                 env: ["ATR_BulkDataExport__RetryLimit": "7", "ATR_fastcgi__threads": "9", "ATR_CA": "/x", "HOME": "/root"])
+        XCTAssertEqual(settings.bulkDataExport.repeatPeriodMilliseconds, 5000)
+        XCTAssertEqual(settings.bulkDataExport.retryLimit, 7)
+        XCTAssertEqual(settings.fastCGIThreads, 9)
+        XCTAssertEqual(settings.publicBaseURL, "https://atr.example.org/r4")
+        XCTAssertEqual(settings.basePath, "/r4")
+    }
+
+    func testRedactionsReplaceDefaults() throws {
+        let settings = try build(#"{"ResourceRedactionOptions": {"Redactions": {"mine": {"FhirVersions": ["Fhir4.0"], "OmitElements": ["Patient.name"]}}}}"#)
+        XCTAssertEqual(settings.redactions, ["mine": .init(fhirVersions: ["Fhir4.0"], omitElements: ["Patient.name"])])
+    }
+
+    func testErrorsNameTheKey() {
+        assertError(#"{"BulkDataExport": {"RepeatPerod": 5}}"#, key: "BulkDataExport.RepeatPerod")
+        assertError(#"{"Bogus": 1}"#, key: "Bogus")
+        assertError(#"{"BulkDataExport": {"RepeatPeriod": "soon"}}"#, key: "BulkDataExport.RepeatPeriod")
+        assertError(#"{"BulkDataExport": {"RepeatPeriod": 1}}"#, key: "BulkDataExport.RepeatPeriod")
+        assertError(#"{"BulkDataExport": {"FileRetentionPeriod": "a week"}}"#, key: "BulkDataExport.FileRetentionPeriod")
+        assertError(#"{"PublicBaseUrl": "localhost:8443/fhir"}"#, key: "PublicBaseUrl")
+        assertError(#"{"PublicBaseUrl": "https://localhost:8443/"}"#, key: "PublicBaseUrl")
+        assertError(#"{"BulkDataExport": 3}"#, key: "BulkDataExport")
+        assertError(#"{"TaskFileManagement": {"StorageService": {"StorageType": "AzureBlob"}}}"#, key: "TaskFileManagement.StorageService.StorageType")
+        assertError("{", key: "appsettings.json")
+        assertError("{}", env: ["ATR_BulkDataExport__RetryLimit": "many"], key: "BulkDataExport.RetryLimit")
+        assertError("{}", env: ["ATR_BulkDataExport__Nope": "1"], key: "BulkDataExport.Nope")
+    }
+
+    func testTimeSpans() {
+        XCTAssertEqual(TimeSpan.seconds("00:10:00"), 600)
+        XCTAssertEqual(TimeSpan.seconds("1.00:00:00"), 86400)
+        XCTAssertEqual(TimeSpan.seconds("2.03:04:05"), 183_845)
+        XCTAssertNil(TimeSpan.seconds("10:00"))
+        XCTAssertNil(TimeSpan.seconds("00:60:00"))
+    }
+
+    func testNginxTemplate() throws {
+        let settings = try build()
+        let values = NginxTemplate.values(for: settings, workingDirectory: "/srv/atr")
+        XCTAssertEqual(values["fastcgi_socket"], "/srv/atr/var/run/atr-fcgi.sock")
+        XCTAssertEqual(values["listen_port"], "8443")
+        XCTAssertEqual(values["client_max_body_size"], "104857600")
+        XCTAssertEqual(try NginxTemplate.render("listen {{listen_port}}; root {{base_path}};", values: values), "listen 8443; root /fhir;")
+        XCTAssertThrowsError(try NginxTemplate.render("{{nope}}", values: values))
+    }
+}

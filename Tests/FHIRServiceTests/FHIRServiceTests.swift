@@ -1,0 +1,127 @@
+import ExportDomain
+import Foundation
+import Logging
+import XCTest
+@testable import FHIRService
+
+final class FHIRServiceTests: XCTestCase {
+    private var directory: URL!
+    private var service: FHIRService!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("atr-service-\(UUID().uuidString)")
+        var settings = try SettingsBuilder.build(layers: [], environment: [:])
+        settings.databasePath = directory.appendingPathComponent("db/atr.sqlite").path
+        settings.requestBodyLimit = 2048
+        let ids = IdSequence()
+        let environment = ServiceEnvironment(now: { FHIRInstant(millisecondsSinceEpoch: 1_795_708_504_123) }, newId: { ids.next() })
+        service = FHIRService(settings: settings, database: try ConfigurationLoader.openDatabase(settings),
+                              environment: environment, logger: Logger(label: "test"))
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func send(_ method: String, _ path: String, query: String = "", body: String? = nil,
+                      contentType: String? = "application/fhir+json") -> (Int, String, HTTPResponse) {
+        var headers: [String: String] = [:]
+        if body != nil, let contentType { headers["content-type"] = contentType }
+        let response = service.handle(HTTPRequest(method: method, path: path, query: query, headers: headers,
+                                                  body: Array((body ?? "").utf8)))
+        return (response.status, String(decoding: response.body, as: UTF8.self), response)
+    }
+
+    private func issueCode(_ body: String) -> String? {
+        (try? JSONParser.parse(body))?["issue"]?.arrayValue?.first?["code"]?.stringValue
+    }
+
+    func testCreateReadUpdateDelete() {
+        let (created, body, response) = send("PUT", "/fhir/Patient/p1", body: #"{"resourceType":"Patient","id":"p1","active":true}"#)
+        XCTAssertEqual(created, 201)
+        XCTAssertEqual(body, #"{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","lastUpdated":"2026-11-26T15:55:04.123Z"},"active":true}"#)
+        XCTAssertEqual(response.header("ETag"), #"W/"1""#)
+        XCTAssertEqual(response.header("Location"), "https://localhost:8443/fhir/Patient/p1/_history/1")
+        XCTAssertEqual(response.header("Content-Type"), "application/fhir+json; charset=utf-8")
+        XCTAssertEqual(send("PUT", "/fhir/Patient/p1", body: #"{"resourceType":"Patient","id":"p1"}"#).0, 200)
+        XCTAssertEqual(send("GET", "/fhir/Patient/p1").2.header("ETag"), #"W/"2""#)
+        XCTAssertEqual(send("DELETE", "/fhir/Patient/p1").0, 204)
+        let (gone, goneBody, _) = send("GET", "/fhir/Patient/p1")
+        XCTAssertEqual(gone, 410)
+        XCTAssertEqual(issueCode(goneBody), "deleted")
+        XCTAssertEqual(send("DELETE", "/fhir/Patient/never").0, 404)
+    }
+
+    func testPostAssignsId() {
+        let (status, body, response) = send("POST", "/fhir/Patient", body: #"{"resourceType":"Patient","id":"mine"}"#)
+        XCTAssertEqual(status, 201)
+        XCTAssertTrue(body.contains(#""id":"id-1""#), body)
+        XCTAssertEqual(response.header("Location"), "https://localhost:8443/fhir/Patient/id-1/_history/1")
+    }
+
+    func testValidationFailures() {
+        let cases: [(String, String, String?, String?, Int, String)] = [
+            ("PUT", "/fhir/Patient/p1", "{", "application/fhir+json", 400, "structure"),
+            ("PUT", "/fhir/Patient/p1", "[]", "application/fhir+json", 400, "structure"),
+            ("PUT", "/fhir/Patient/p1", #"{"id":"p1"}"#, "application/fhir+json", 400, "required"),
+            ("PUT", "/fhir/Patient/p1", #"{"resourceType":"Bogus","id":"p1"}"#, "application/fhir+json", 400, "not-supported"),
+            ("PUT", "/fhir/Patient/p1", #"{"resourceType":"Group","id":"p1"}"#, "application/fhir+json", 400, "invalid"),
+            ("PUT", "/fhir/Patient/p1", #"{"resourceType":"Patient","id":"p2"}"#, "application/fhir+json", 400, "invalid"),
+            ("PUT", "/fhir/Patient/a_b", #"{"resourceType":"Patient","id":"a_b"}"#, "application/fhir+json", 400, "value"),
+            ("PUT", "/fhir/Bogus/p1", #"{"resourceType":"Bogus","id":"p1"}"#, "application/fhir+json", 404, "not-supported"),
+            ("PUT", "/fhir/Patient/p1", #"{"resourceType":"Patient","id":"p1"}"#, "text/plain", 415, "not-supported"),
+            ("PUT", "/fhir/Patient/p1", #"{"resourceType":"Patient","id":"p1"}"#, nil, 415, "not-supported"),
+            ("PUT", "/fhir/Patient/p1", #"{"resourceType":"Patient","id":"p1","a":1,"a":2}"#, "application/fhir+json", 400, "structure"),
+            ("PUT", "/fhir/Patient/p1", "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"x\":\"\(String(repeating: "y", count: 3000))\"}",
+             "application/fhir+json", 413, "too-long"),
+            ("PATCH", "/fhir/Patient/p1", "{}", "application/fhir+json", 405, "not-supported"),
+            ("GET", "/fhir/Patient/p1/extra", nil, nil, 404, "not-found"),
+            ("GET", "/other", nil, nil, 404, "not-found"),
+        ]
+        for (method, path, body, contentType, expectedStatus, expectedCode) in cases {
+            let (status, responseBody, _) = send(method, path, body: body, contentType: contentType)
+            XCTAssertEqual(status, expectedStatus, "\(method) \(path) \(body ?? "")")
+            XCTAssertEqual(issueCode(responseBody), expectedCode, "\(method) \(path) \(responseBody)")
+        }
+        XCTAssertEqual(send("GET", "/fhir/Patient/p1").0, 404, "a failed write stored something")
+    }
+
+    func testTransactionIsAllOrNothing() {
+        let (status, body, _) = send("POST", "/fhir", body: """
+        {"resourceType":"Bundle","type":"transaction","entry":[
+          {"resource":{"resourceType":"Patient","id":"t1"},"request":{"method":"PUT","url":"Patient/t1"}},
+          {"request":{"method":"DELETE","url":"Patient/does-not-exist"}}]}
+        """)
+        XCTAssertEqual(status, 404)
+        XCTAssertTrue(body.contains("entry[1]"), body)
+        XCTAssertEqual(send("GET", "/fhir/Patient/t1").0, 404)
+    }
+
+    func testGroupSearch() {
+        _ = send("PUT", "/fhir/Group/g1", body: #"{"resourceType":"Group","id":"g1","type":"person","actual":true,"name":"Sunrise","identifier":[{"system":"s","value":"v"}]}"#)
+        let (status, body, _) = send("GET", "/fhir/Group", query: "identifier=s%7Cv&name=SUN")
+        XCTAssertEqual(status, 200)
+        let bundle = try? JSONParser.parse(body)
+        XCTAssertEqual(bundle?["total"], .number("1"))
+        XCTAssertEqual(bundle?["entry"]?.arrayValue?.first?["fullUrl"]?.stringValue, "https://localhost:8443/fhir/Group/g1")
+        XCTAssertEqual(send("GET", "/fhir/Group", query: "_count=1").0, 400)
+        XCTAssertEqual(send("GET", "/fhir/Group", query: "name=%zz").0, 400)
+    }
+
+    func testMetadata() {
+        let (status, body, _) = send("GET", "/fhir/metadata")
+        XCTAssertEqual(status, 200)
+        XCTAssertEqual((try? JSONParser.parse(body))?["fhirVersion"]?.stringValue, "4.0.1")
+    }
+}
+
+final class IdSequence: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counter = 0
+    func next() -> String {
+        lock.withLock {
+            counter += 1
+            return "id-\(counter)"
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import ExportDomain
+import Foundation
+import XCTest
+@testable import Storage
+
+final class DatabaseTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("atr-storage-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func open() throws -> Database {
+        try Database(path: directory.appendingPathComponent("atr.sqlite").path, busyTimeoutMilliseconds: 10000,
+                     baseURL: "https://localhost:8443/fhir")
+    }
+
+    private func object(_ text: String) -> JSONObject {
+        guard case .object(let object)? = try? JSONParser.parse(text) else { fatalError("bad fixture") }
+        return object
+    }
+
+    private let t0 = FHIRInstant(millisecondsSinceEpoch: 1_795_708_504_123)
+
+    func testVersionsAndDelete() throws {
+        let db = try open()
+        let key = ResourceKey(type: "Patient", id: "p1")
+        let patient = object(#"{"resourceType":"Patient","id":"p1"}"#)
+        let (first, created) = try db.writeTransaction { try db.put(patient, as: key, now: t0) }
+        XCTAssertTrue(created)
+        XCTAssertEqual(first.versionId, 1)
+        XCTAssertEqual(String(decoding: first.json, as: UTF8.self),
+                       #"{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","lastUpdated":"2026-11-26T15:55:04.123Z"}}"#)
+        let (second, createdAgain) = try db.writeTransaction { try db.put(patient, as: key, now: t0) }
+        XCTAssertFalse(createdAgain)
+        XCTAssertEqual(second.versionId, 2)
+        XCTAssertEqual(try db.writeTransaction { try db.delete(key, now: t0) }, .deleted(versionId: 3))
+        XCTAssertEqual(try db.writeTransaction { try db.delete(key, now: t0) }, .alreadyDeleted)
+        guard case .deleted(let version, _) = try db.read(key) else { return XCTFail("expected deleted") }
+        XCTAssertEqual(version, 3)
+        let (third, recreated) = try db.writeTransaction { try db.put(patient, as: key, now: t0) }
+        XCTAssertTrue(recreated)
+        XCTAssertEqual(third.versionId, 4)
+        XCTAssertEqual(try db.writeTransaction { try db.delete(ResourceKey(type: "Patient", id: "never"), now: t0) }, .missing)
+    }
+
+    func testRollbackLeavesNothing() throws {
+        let db = try open()
+        struct Boom: Error {}
+        XCTAssertThrowsError(try db.writeTransaction {
+            _ = try db.put(object(#"{"resourceType":"Patient"}"#), as: ResourceKey(type: "Patient", id: "gone"), now: t0)
+            throw Boom()
+        })
+        guard case .missing = try db.read(ResourceKey(type: "Patient", id: "gone")) else { return XCTFail("rolled back write is visible") }
+    }
+
+    func testIndexesFollowWritesAndReindex() throws {
+        let db = try open()
+        let group = object(#"{"resourceType":"Group","identifier":[{"system":"s","value":"v1"}],"name":"Sunrise","member":[{"entity":{"reference":"Patient/a"}}]}"#)
+        _ = try db.writeTransaction { try db.put(group, as: ResourceKey(type: "Group", id: "g1"), now: t0) }
+        let refCount = { try db.connection.query("SELECT count(*) FROM refs WHERE source_id = 'g1'") { $0.integer(0) }.first }
+        XCTAssertEqual(try refCount(), 1)
+        XCTAssertEqual(try db.searchGroups(identifier: ("s", "v1"), namePrefix: nil).map(\.key.id), ["g1"])
+        XCTAssertEqual(try db.searchGroups(identifier: (nil, "v1"), namePrefix: "sun").map(\.key.id), ["g1"])
+        XCTAssertEqual(try db.searchGroups(identifier: ("other", "v1"), namePrefix: nil).map(\.key.id), [])
+        XCTAssertEqual(try db.searchGroups(identifier: ("", "v1"), namePrefix: nil).map(\.key.id), [])
+        XCTAssertEqual(try db.searchGroups(identifier: nil, namePrefix: "rise").map(\.key.id), [])
+        try db.connection.run("DELETE FROM refs")
+        XCTAssertEqual(try db.reindexAll(batchSize: 1), 1)
+        XCTAssertEqual(try refCount(), 1)
+        _ = try db.writeTransaction { try db.delete(ResourceKey(type: "Group", id: "g1"), now: t0) }
+        XCTAssertEqual(try refCount(), 0)
+        XCTAssertEqual(try db.searchGroups(identifier: ("s", "v1"), namePrefix: nil).count, 0)
+    }
+
+    func testConcurrentWritersLoseNoUpdate() throws {
+        _ = try open()
+        let path = directory.appendingPathComponent("atr.sqlite").path
+        let failures = Counter()
+        let shared = object(#"{"resourceType":"Patient","id":"shared"}"#)
+        let now = t0
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            do {
+                let db = try Database(path: path, busyTimeoutMilliseconds: 10000, baseURL: "https://x/fhir")
+                for _ in 0..<50 {
+                    _ = try db.writeTransaction {
+                        try db.put(shared, as: ResourceKey(type: "Patient", id: "shared"), now: now)
+                    }
+                }
+            } catch {
+                failures.increment()
+            }
+        }
+        XCTAssertEqual(failures.value, 0)
+        guard case .found(let stored) = try open().read(ResourceKey(type: "Patient", id: "shared")) else { return XCTFail("missing") }
+        XCTAssertEqual(stored.versionId, 200)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
+}
