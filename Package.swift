@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -25,7 +26,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         // Pure logic: parsing, validation, rules. No I/O, no C.
-        .target(name: "ExportDomain"),
+        .target(name: "ExportDomain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The only module that talks to SQLite.
         .target(name: "Storage", dependencies: ["ExportDomain", "CSQLite"]),
         // Request handling (router, handlers, error rendering) and configuration loading,

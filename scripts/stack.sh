@@ -42,6 +42,7 @@ start() {
     mkdir -p "$run" "$state/log" "$state/nginx/tmp" "$state/db" "$state/tasks" "$state/secrets"
     [ -f "$ATR_INSTANCE_SETTINGS" ] || echo '{}' > "$ATR_INSTANCE_SETTINGS"
     scripts/dev-tls.sh "$state"
+    "$bin/atrctl" secrets init
     "$bin/atrctl" config >/dev/null
 
     local user_directive=""

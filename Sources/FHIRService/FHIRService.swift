@@ -33,6 +33,9 @@ public final class FHIRService {
         if request.body.count > settings.requestBodyLimit {
             throw ErrorResponder.bodyTooLarge(limit: settings.requestBodyLimit)
         }
+        if let operation = segments.last, operation.hasPrefix("$") {
+            return try routeOperation(request, segments: segments)
+        }
         switch (request.method, segments.count) {
         case ("POST", 0):
             return try handleBundle(request)
@@ -62,6 +65,24 @@ public final class FHIRService {
                 throw ErrorResponder.methodNotAllowed(request.method, allowed: ["POST"])
             }
             throw FHIRError.notFound("No FHIR endpoint at '\(request.path)'")
+        }
+    }
+
+    /// `$operation` URLs: export kick-off at Group level, status, file request.
+    private func routeOperation(_ request: HTTPRequest, segments: [String]) throws -> HTTPResponse {
+        let operation = segments[segments.count - 1]
+        let relativePath = "/" + segments.joined(separator: "/")
+        switch (segments.count, operation) {
+        case (1, "$exportstatus"):
+            return try exportStatus(request)
+        case (1, "$exportfilerequest"):
+            return try exportFileRequest(request)
+        case (3, _) where segments[0] == "Group" && Self.exportOperations[operation] != nil:
+            return try kickoff(request, groupId: segments[1], operation: Self.exportOperations[operation]!, relativePath: relativePath)
+        case (_, _) where Self.exportOperations[operation] != nil:
+            throw unsupportedExportLevel(relativePath)
+        default:
+            throw FHIRError.badRequest(.notSupported, "Unknown operation '\(operation)' at '\(relativePath)'")
         }
     }
 

@@ -19,23 +19,22 @@ struct SchedulerCommand: ParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "atr-scheduler")
         let settings = ConfigurationLoader.loadOrExit(program: "atr-scheduler")
-        let database: Database
+        let loop: SchedulerLoop
         do {
-            database = try ConfigurationLoader.openDatabase(settings)
+            loop = try SchedulerLoop(settings: settings, logger: logger)
         } catch {
             logger.critical("cannot open the database \(settings.databasePath): \(error)")
             throw ExitCode(1)
         }
-        let loop = SchedulerLoop(settings: settings, database: database, logger: logger)
+        let stop = StopSignal()
         if once {
-            try loop.runDueWork()
+            try loop.runDueWork(stop: stop)
             return
         }
-        let stop = StopSignal()
         logger.info("atr-scheduler running", metadata: ["repeatPeriodMs": "\(settings.bulkDataExport.repeatPeriodMilliseconds)"])
         while !stop.requested {
             do {
-                try loop.runDueWork()
+                try loop.runDueWork(stop: stop)
             } catch {
                 logger.error("scheduler pass failed", metadata: ["error": "\(error)"])
             }

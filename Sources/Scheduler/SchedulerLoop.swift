@@ -4,50 +4,118 @@ import Foundation
 import Logging
 import Storage
 
-/// One pass of the scheduler: what is due now.
-struct SchedulerLoop {
+/// One pass of the scheduler: purge what is past retention (every CleanupCheckInterval), then
+/// claim and run due tasks until none is left.
+final class SchedulerLoop {
     let settings: Settings
     let database: Database
+    let snapshot: Database
     let logger: Logger
+    let owner: String
+    let files: TaskFiles
+    private var lastCleanup: Int64?
 
-    func runDueWork() throws {
-        // Export tasks are claimed and built here once the export pipeline lands.
+    init(settings: Settings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        database = try ConfigurationLoader.openDatabase(settings)
+        snapshot = try ConfigurationLoader.openDatabase(settings)
+        owner = "\(ProcessInfo.processInfo.hostName.prefix { $0 != "." })-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        files = TaskFiles(root: settings.taskFileStoragePath)
     }
-}
 
-/// SIGTERM/SIGINT end the loop after the current pass instead of killing it mid-write.
-final class StopSignal: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var stopped = false
-    private var sources: [DispatchSourceSignal] = []
+    private var nowMilliseconds: Int64 { SystemClock.now().millisecondsSinceEpoch }
+    private var leaseMilliseconds: Int64 { Int64(settings.bulkDataExport.leaseSeconds) * 1000 }
 
-    init() {
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.request() }
-            source.resume()
-            sources.append(source)
+    func runDueWork(stop: StopSignal? = nil) throws {
+        try FileManager.default.createDirectory(atPath: files.root, withIntermediateDirectories: true)
+        let interval = Int64(settings.bulkDataExport.cleanupCheckIntervalSeconds) * 1000
+        if lastCleanup.map({ nowMilliseconds - $0 >= interval }) ?? true {
+            try cleanup()
+            lastCleanup = nowMilliseconds
+        }
+        while stop?.requested != true, let lease = try claim() {
+            run(lease)
         }
     }
 
-    var requested: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return stopped
+    private func claim() throws -> TaskLease? {
+        let limit = settings.bulkDataExport.retryLimit
+        return try database.claimTask(owner: owner, nowMilliseconds: nowMilliseconds, leaseMilliseconds: leaseMilliseconds,
+                                      retryLimit: limit) { taskId, attempts in
+            logger.error("export task abandoned", metadata: ["task-id": "\(taskId)", "attempts": "\(attempts)"])
+            return Self.outcome("The export did not finish after \(attempts) attempts (RetryLimit \(limit))")
+        }
     }
 
-    func request() {
-        condition.lock()
-        stopped = true
-        condition.broadcast()
-        condition.unlock()
+    private func run(_ lease: TaskLease) {
+        var logger = self.logger
+        logger[metadataKey: "task-id"] = "\(lease.taskId)"
+        logger.info("export started", metadata: ["attempt": "\(lease.attempt)"])
+        var building: String?
+        do {
+            guard let task = try database.task(lease.taskId) else { return }
+            let request = try ExportRequest(json: try JSONParser.parse(task.request))
+            building = try files.prepareBuilding(lease)
+            let output = NDJSONOutput(directory: building!, maxFileSize: settings.bulkDataExport.maxFileSize)
+            let transactionTime = SystemClock.now()
+            try snapshot.beginSnapshot()
+            defer { snapshot.endSnapshot() }
+            try database.setTransactionTime(lease, transactionTime)
+            let builder = ExportBuilder(settings: settings, snapshot: snapshot, request: request, now: transactionTime,
+                                        output: output, redaction: ResourceRedaction()) { [self] progress in
+                guard try database.renewLease(lease, nowMilliseconds: nowMilliseconds,
+                                              leaseMilliseconds: leaseMilliseconds, progress: progress) else {
+                    throw ExportAbandoned()
+                }
+            }
+            let errors: [JSONValue]
+            do {
+                errors = try builder.build()
+                for outcome in errors { try output.write(type: "OperationOutcome", line: outcome.serialized(), fileStem: "error") }
+            } catch {
+                output.abandon()
+                throw error
+            }
+            let written = try output.finish(typeOrder: ExportRequest.atrTypes)
+            let manifest = ExportManifest(transactionTime: transactionTime.description, request: request.requestURL,
+                                          output: written.filter { $0.type != "OperationOutcome" },
+                                          error: written.filter { $0.type == "OperationOutcome" })
+            guard try database.renewLease(lease, nowMilliseconds: nowMilliseconds, leaseMilliseconds: leaseMilliseconds,
+                                          progress: "publishing") else { throw ExportAbandoned() }
+            try files.publish(lease)
+            building = nil
+            if try database.completeTask(lease, manifest: manifest.storedJSON().serialized(), nowMilliseconds: nowMilliseconds) {
+                logger.info("export complete", metadata: ["files": "\(written.count)"])
+            } else {
+                // Cancelled while publishing: the files must not stay reachable.
+                if try database.task(lease.taskId)?.state != .active { files.remove(files.finalDirectory(lease.taskId)) }
+                logger.info("export finished after cancellation; files removed")
+            }
+        } catch is ExportAbandoned {
+            logger.info("export stopped: cancelled or taken over")
+        } catch {
+            logger.error("export failed", metadata: ["error": "\(error)"])
+            let message = (error as? ExportFailure)?.description ?? (error as? ExportIOError)?.description
+                ?? "The export failed: \(error)"
+            try? database.failTask(lease, outcome: Self.outcome(message), nowMilliseconds: nowMilliseconds)
+        }
+        if let building { files.remove(building) }
     }
 
-    func wait(milliseconds: Int) {
-        condition.lock()
-        defer { condition.unlock() }
-        let deadline = Date().addingTimeInterval(Double(milliseconds) / 1000)
-        while !stopped, condition.wait(until: deadline) {}
+    static func outcome(_ message: String) -> [UInt8] {
+        OperationOutcome.single(severity: .error, code: .exception, diagnostics: message).serialized()
+    }
+
+    /// Purges tasks past `FileRetentionPeriod` (they answer 410 afterwards) and any directory
+    /// no live task owns.
+    func cleanup() throws {
+        let cutoff = nowMilliseconds - Int64(settings.bulkDataExport.fileRetentionSeconds) * 1000
+        let expired = try database.expireFinishedTasks(finishedBefore: cutoff)
+        for taskId in expired { files.remove(files.finalDirectory(taskId)) }
+        if !expired.isEmpty { logger.info("purged expired tasks", metadata: ["count": "\(expired.count)"]) }
+        let live = try database.taskIdsWithFiles()
+        let building = try database.activeTaskIds()
+        files.removeOrphans(keeping: live, building: building)
     }
 }

@@ -205,7 +205,7 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(JSONValue.object(object).serializedString,
                        #"{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"active":true}"#)
 
-        // Inserting an existing key moves it (index is interpreted after removal).
+        // Inserting an existing key moves it; `at` refers to the positions before the call.
         object.insert(false, forKey: "active", at: 0)
         XCTAssertEqual(object.keys, ["active", "resourceType", "id", "meta"])
         XCTAssertEqual(object["active"], .bool(false))
@@ -218,6 +218,25 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(object.keys, ["start", "resourceType", "active", "id", "meta", "end"])
         object.insert(3, forKey: "end2", at: object.count)
         XCTAssertEqual(object.keys.last, "end2")
+
+        // Moving an existing key that sits *before* the target position: "meta" must land
+        // right after "id", with the index computed from the current keys.
+        var misplaced: JSONObject = ["resourceType": "Patient", "meta": ["versionId": "1"], "id": "p1", "active": true]
+        misplaced.insert(["versionId": "2"], forKey: "meta", at: (misplaced.index(forKey: "id") ?? -1) + 1)
+        XCTAssertEqual(misplaced.keys, ["resourceType", "id", "meta", "active"])
+        XCTAssertEqual(misplaced["meta"], ["versionId": "2"])
+        // Already in place: stays in place.
+        misplaced.insert(["versionId": "3"], forKey: "meta", at: (misplaced.index(forKey: "id") ?? -1) + 1)
+        XCTAssertEqual(misplaced.keys, ["resourceType", "id", "meta", "active"])
+        // Moving forward to the end and backward to the front.
+        misplaced.insert(1, forKey: "resourceType", at: misplaced.count)
+        XCTAssertEqual(misplaced.keys, ["id", "meta", "active", "resourceType"])
+        misplaced.insert(2, forKey: "active", at: 0)
+        XCTAssertEqual(misplaced.keys, ["active", "id", "meta", "resourceType"])
+        misplaced.insert(3, forKey: "active", at: 1)   // before "id", i.e. where it already is
+        XCTAssertEqual(misplaced.keys, ["active", "id", "meta", "resourceType"])
+        misplaced.insert(4, forKey: "active", at: 2)   // before "meta"
+        XCTAssertEqual(misplaced.keys, ["id", "active", "meta", "resourceType"])
     }
 
     func testJSONObjectInitSequenceAndEquality() {

@@ -14,6 +14,7 @@ public enum NginxTemplate {
             "task_files": absolute(settings.taskFileStoragePath),
             "working_directory": workingDirectory,
             "public_base_url": settings.publicBaseURL,
+            "signed_url_secret": settings.signedURLSecret,
         ]
     }
 

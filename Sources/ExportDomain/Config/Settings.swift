@@ -17,6 +17,8 @@ public struct Settings: Sendable, Equatable {
     public var taskFileStoragePath: String
     public var signedURLSecretFile: String
     public var signedURLLifetimeSeconds: Int
+    /// The secret read from `signedURLSecretFile` by the loader (empty until then).
+    public var signedURLSecret: String = ""
     /// `ResourceRedactionOptions.Redactions`: redaction name → (FHIR versions, OmitElements).
     public var redactions: [String: Redaction]
 
@@ -38,6 +40,8 @@ public struct BulkDataExportSettings: Sendable, Equatable {
     public var maxFileSize: Int
     /// Resources written between progress updates and cancellation checks.
     public var batchSize: Int
+    /// The manifest's `requiresAccessToken`: downloads need the bearer token as well as the signed URL.
+    public var requiresAccessToken: Bool
 }
 
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {

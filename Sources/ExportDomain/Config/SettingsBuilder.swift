@@ -126,7 +126,8 @@ public enum SettingsBuilder {
             additionalResourcesMaxRecursionDepth: try reader.integer("BulkDataExport.AdditionalResourcesMaxRecursionDepth", in: 0...10),
             leaseSeconds: try reader.duration("BulkDataExport.LeaseDuration", minimum: 1),
             maxFileSize: try reader.integer("BulkDataExport.MaxFileSize", in: 1024...Int.max),
-            batchSize: try reader.integer("BulkDataExport.BatchSize", in: 1...1_000_000)
+            batchSize: try reader.integer("BulkDataExport.BatchSize", in: 1...1_000_000),
+            requiresAccessToken: try reader.bool("BulkDataExport.RequiresAccessToken")
         )
         let storageType = try reader.string("TaskFileManagement.StorageService.StorageType")
         guard storageType == "LocalFile" else {
@@ -226,6 +227,11 @@ struct SettingsReader {
             guard let text = item.stringValue else { throw ConfigurationError(key: key, "must be an array of strings") }
             return text
         }
+    }
+
+    func bool(_ key: String) throws -> Bool {
+        guard let value = value(key)?.boolValue else { throw ConfigurationError(key: key, "must be true or false") }
+        return value
     }
 
     func integer(_ key: String, in range: ClosedRange<Int>) throws -> Int {

@@ -15,7 +15,8 @@ extension Settings {
         "AdditionalResourcesMaxRecursionDepth": 2,
         "LeaseDuration": "00:05:00",
         "MaxFileSize": 268435456,
-        "BatchSize": 1000
+        "BatchSize": 1000,
+        "RequiresAccessToken": true
       },
       "TaskFileManagement": {
         "StorageService": { "StorageType": "LocalFile", "StoragePath": "var/tasks" }

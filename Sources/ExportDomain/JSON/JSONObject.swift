@@ -132,16 +132,20 @@ public struct JSONObject: Sendable {
         return old
     }
 
-    /// Inserts `value` for `key` at position `index` (e.g. to place `"meta"` right after `"id"`).
+    /// Inserts `value` for `key` at position `index`, where `index` refers to the current
+    /// positions: the member ends up immediately before the member now at `index` (or last,
+    /// if `index >= count`). Typical use: placing `"meta"` right after `"id"` with
+    /// `insert(meta, forKey: "meta", at: (object.index(forKey: "id") ?? -1) + 1)`.
     ///
-    /// If `key` is already present it is first removed, and `index` is interpreted against the
-    /// remaining members. `index` is clamped to `0...count`, so passing `count` (or anything
-    /// larger) appends.
+    /// If `key` is already present, its old entry is removed (so the key is moved, not
+    /// duplicated); this works even when the old entry sits before `index`. `index` is clamped
+    /// to `0...count`.
     public mutating func insert(_ value: JSONValue, forKey key: String, at index: Int) {
+        var position = Swift.min(Swift.max(index, 0), _entries.count)
         if let existing = self.index(forKey: key) {
             _entries.remove(at: existing)
+            if existing < position { position -= 1 }
         }
-        let position = Swift.min(Swift.max(index, 0), _entries.count)
         _entries.insert(Entry(key: key, value: value), at: position)
         _rebuildIndex()
     }

@@ -100,14 +100,22 @@ internal enum _JSONSerializer {
 
     @inline(__always)
     static func appendRaw(_ text: String, into buffer: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { buffer.append(contentsOf: $0) }
+        if text.utf8.withContiguousStorageIfAvailable({ buffer.append(contentsOf: $0) }) == nil {
+            var text = text
+            text.withUTF8 { buffer.append(contentsOf: $0) }
+        }
     }
 
     /// Appends `s` as a quoted JSON string with minimal escaping.
     static func appendString(_ s: String, into buffer: inout [UInt8]) {
-        var s = s
-        s.withUTF8 { src in
+        if s.utf8.withContiguousStorageIfAvailable({ appendString(utf8: $0, into: &buffer) }) == nil {
+            var s = s
+            s.withUTF8 { appendString(utf8: $0, into: &buffer) }
+        }
+    }
+
+    static func appendString(utf8 src: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) {
+        do {
             buffer.append(._quote)
             var runStart = 0
             var k = 0
@@ -158,8 +166,8 @@ internal enum _JSONSerializer {
 
 // MARK: - SWAR helpers (8 bytes at a time)
 
-@usableFromInline internal let _swarOnes: UInt64 = 0x0101_0101_0101_0101
-@usableFromInline internal let _swarHigh: UInt64 = 0x8080_8080_8080_8080
+internal let _swarOnes: UInt64 = 0x0101_0101_0101_0101
+internal let _swarHigh: UInt64 = 0x8080_8080_8080_8080
 
 /// Whether any byte of `w` is zero.
 @inline(__always)

@@ -1,0 +1,49 @@
+import ArgumentParser
+import ExportDomain
+import FHIRService
+import Storage
+
+struct TasksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tasks",
+        abstract: "Inspect export tasks.",
+        subcommands: [List.self, Show.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The most recent tasks, newest first.")
+
+        @Option(help: "How many tasks to list.")
+        var limit = 50
+
+        func run() throws {
+            let database = try ConfigurationLoader.openDatabase(ConfigurationLoader.loadOrExit(program: "atrctl"))
+            for task in try database.tasks(limit: limit) {
+                print("\(task.id)  \(task.state.padding(9))  \(task.createdAt)  \(task.progress ?? "")")
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One task: state, request, manifest or outcome.")
+
+        @Argument(help: "The task id.")
+        var id: String
+
+        func run() throws {
+            let database = try ConfigurationLoader.openDatabase(ConfigurationLoader.loadOrExit(program: "atrctl"))
+            guard let task = try database.task(id) else { throw ValidationFailure("no task '\(id)'") }
+            print("id: \(task.id)\nstate: \(task.state.rawValue)\nclient: \(task.clientId ?? "-")\ncreated: \(task.createdAt)")
+            print("attempts: \(task.attempts)\nprogress: \(task.progress ?? "-")\ntransactionTime: \(task.transactionTime ?? "-")")
+            print("request: \(String(decoding: task.request, as: UTF8.self))")
+            if let manifest = task.manifest { print("manifest: \(String(decoding: manifest, as: UTF8.self))") }
+            if let outcome = task.outcome { print("outcome: \(String(decoding: outcome, as: UTF8.self))") }
+        }
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

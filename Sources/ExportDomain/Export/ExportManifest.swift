@@ -1,0 +1,76 @@
+/// The manifest of a finished export, stored without URLs (they are signed afresh on every
+/// status request, so their expiry counts from the poll) and rendered per Bulk Data 2.0.
+public struct ExportManifest: Sendable, Equatable {
+    public struct File: Sendable, Equatable {
+        public var type: String
+        public var name: String
+        public var count: Int
+
+        public init(type: String, name: String, count: Int) {
+            self.type = type
+            self.name = name
+            self.count = count
+        }
+    }
+
+    public var transactionTime: String
+    public var request: String
+    public var output: [File]
+    public var error: [File]
+
+    public init(transactionTime: String, request: String, output: [File], error: [File]) {
+        self.transactionTime = transactionTime
+        self.request = request
+        self.output = output
+        self.error = error
+    }
+
+    public var fileNames: [String] { (output + error).map(\.name) }
+
+    public func storedJSON() -> JSONValue {
+        func files(_ list: [File]) -> JSONValue {
+            .array(list.map { .object(JSONObject([("type", .string($0.type)), ("name", .string($0.name)), ("count", .number(String($0.count)))])) })
+        }
+        return .object(JSONObject([
+            ("transactionTime", .string(transactionTime)), ("request", .string(request)),
+            ("output", files(output)), ("error", files(error)),
+        ]))
+    }
+
+    public init?(stored: JSONValue) {
+        func files(_ value: JSONValue?) -> [File]? {
+            guard let items = value?.arrayValue else { return nil }
+            var result: [File] = []
+            for item in items {
+                guard let type = item["type"]?.stringValue, let name = item["name"]?.stringValue,
+                      case .number(let count)? = item["count"], let number = Int(count) else { return nil }
+                result.append(File(type: type, name: name, count: number))
+            }
+            return result
+        }
+        guard let transactionTime = stored["transactionTime"]?.stringValue, let request = stored["request"]?.stringValue,
+              let output = files(stored["output"]), let error = files(stored["error"]) else { return nil }
+        self.init(transactionTime: transactionTime, request: request, output: output, error: error)
+    }
+
+    /// The Bulk Data manifest a client receives.
+    public func rendered(taskId: String, signer: FileURLSigner, requiresAccessToken: Bool, now: FHIRInstant) -> JSONValue {
+        func entries(_ list: [File]) -> JSONValue {
+            .array(list.map { file in
+                .object(JSONObject([
+                    ("type", .string(file.type)),
+                    ("url", .string(signer.signedURL(taskId: taskId, file: file.name, now: now))),
+                    ("count", .number(String(file.count))),
+                ]))
+            })
+        }
+        return .object(JSONObject([
+            ("transactionTime", .string(transactionTime)),
+            ("request", .string(request)),
+            ("requiresAccessToken", .bool(requiresAccessToken)),
+            ("output", entries(output)),
+            ("error", entries(error)),
+            ("deleted", .array([])),
+        ]))
+    }
+}

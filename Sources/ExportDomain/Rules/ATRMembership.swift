@@ -1,0 +1,84 @@
+/// One exported `Group.member`: the Patient and the ATR details the export follows.
+public struct GroupMember: Sendable, Equatable {
+    /// The member's Patient (`Group.member.entity`).
+    public var patient: ResourceKey
+    /// Local `Coverage` references from `ext-coverageReference`, in order, without duplicates.
+    public var coverageReferences: [ResourceKey]
+    /// Local Practitioner / PractitionerRole / Organization / Location references from
+    /// `ext-attributedProvider`, in order, without duplicates.
+    public var attributedProviders: [ResourceKey]
+
+    public init(patient: ResourceKey, coverageReferences: [ResourceKey] = [], attributedProviders: [ResourceKey] = []) {
+        self.patient = patient
+        self.coverageReferences = coverageReferences
+        self.attributedProviders = attributedProviders
+    }
+}
+
+/// Which members of a Group an export covers (DESIGN "What an ATR export contains").
+public enum ATRMembership {
+    /// Whether `group` claims the ATR Group profile in `meta.profile` (also as `profile|version`).
+    public static func isATRGroup(_ group: JSONObject) -> Bool {
+        guard let profiles = group["meta"]?["profile"]?.arrayValue else { return false }
+        let profile = ATRExtension.atrGroupProfile
+        return profiles.contains { value in
+            guard let text = value.stringValue else { return false }
+            return text == profile || text.hasPrefix(profile + "|")
+        }
+    }
+
+    /// Reads one `Group.member` element.
+    ///
+    /// - Returns `nil` when `entity` is not a local `Patient` reference.
+    /// - For an ATR Group every member counts, `inactive` ones and ones outside their
+    ///   `period` too (as Firely does).
+    /// - For any other Group, only a member whose `inactive` is not `true` and whose `period`
+    ///   covers `now` (a malformed period counts as not covering).
+    public static func member(_ member: JSONObject, atrGroup: Bool, now: FHIRInstant, baseURL: String) -> GroupMember? {
+        guard let patient = ReferenceReader.key(of: member["entity"], baseURL: baseURL),
+              patient.type == "Patient" else { return nil }
+        if !atrGroup {
+            if member["inactive"]?.boolValue == true { return nil }
+            guard PeriodRule.covers(member["period"], now: now) == true else { return nil }
+        }
+        var coverages: [ResourceKey] = []
+        var providers: [ResourceKey] = []
+        for ext in member["extension"]?.arrayValue ?? [] {
+            guard let url = ext["url"]?.stringValue,
+                  let key = ReferenceReader.key(of: ext["valueReference"], baseURL: baseURL) else { continue }
+            switch url {
+            case ATRExtension.coverageReference where key.type == "Coverage":
+                if !coverages.contains(key) { coverages.append(key) }
+            case ATRExtension.attributedProvider where ExportReferences.targetTypes.contains(key.type):
+                if !providers.contains(key) { providers.append(key) }
+            default:
+                break
+            }
+        }
+        return GroupMember(patient: patient, coverageReferences: coverages, attributedProviders: providers)
+    }
+
+    /// All exported members of `group`, in `member` order (a Patient listed twice is kept once,
+    /// with the extensions of both entries merged).
+    public static func members(of group: JSONObject, now: FHIRInstant, baseURL: String) -> [GroupMember] {
+        let atr = isATRGroup(group)
+        var result: [GroupMember] = []
+        var position: [ResourceKey: Int] = [:]
+        for value in group["member"]?.arrayValue ?? [] {
+            guard let object = value.objectValue,
+                  let found = member(object, atrGroup: atr, now: now, baseURL: baseURL) else { continue }
+            if let index = position[found.patient] {
+                for key in found.coverageReferences where !result[index].coverageReferences.contains(key) {
+                    result[index].coverageReferences.append(key)
+                }
+                for key in found.attributedProviders where !result[index].attributedProviders.contains(key) {
+                    result[index].attributedProviders.append(key)
+                }
+            } else {
+                position[found.patient] = result.count
+                result.append(found)
+            }
+        }
+        return result
+    }
+}

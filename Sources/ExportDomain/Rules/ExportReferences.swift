@@ -1,0 +1,35 @@
+/// The references an export follows from an exported resource to the "additional" resources
+/// (DESIGN "What an ATR export contains").
+public enum ExportReferences {
+    /// The only types reached by following references.
+    public static let targetTypes: Set<String> = ["Practitioner", "PractitionerRole", "Organization", "Location"]
+
+    /// Root reference elements followed, per source type, in the order they are read.
+    ///
+    /// Exactly the list in DESIGN.md. Not followed on purpose: `Location.managingOrganization`
+    /// (samples/README.md says so explicitly), `Location.partOf`, `Organization.partOf`, and
+    /// every reference from Practitioner, RelatedPerson or Consent. `Group.member`'s
+    /// `ext-attributedProvider` is read by `ATRMembership.member` (only exported members count).
+    public static let followedElements: [String: [String]] = [
+        "Group": ["managingEntity"],
+        "Coverage": ["payor", "policyHolder"],
+        "PractitionerRole": ["practitioner", "organization", "location"],
+        "Patient": ["generalPractitioner", "managingOrganization"],
+    ]
+
+    /// The local references from `resource` that an export follows, restricted to
+    /// `targetTypes`, in order of appearance, without duplicates.
+    public static func additionalReferences(of resource: JSONObject, baseURL: String) -> [ResourceKey] {
+        guard let type = resource["resourceType"]?.stringValue,
+              let elements = followedElements[type] else { return [] }
+        var result: [ResourceKey] = []
+        var seen = Set<ResourceKey>()
+        for element in elements {
+            for key in ReferenceReader.keys(in: resource[element], baseURL: baseURL)
+            where targetTypes.contains(key.type) && seen.insert(key).inserted {
+                result.append(key)
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,129 @@
+import ExportDomain
+import Foundation
+import Storage
+
+/// The Bulk Data endpoints: kick-off, `$exportstatus` (poll and cancel), `$exportfilerequest`.
+/// atr-fcgi only validates and records; atr-scheduler builds the files.
+extension FHIRService {
+    static let exportOperations: [String: ExportOperation] = [
+        "$davinci-data-export": .davinciDataExport, "$export": .export,
+    ]
+
+    func kickoff(_ request: HTTPRequest, groupId: String, operation: ExportOperation, relativePath: String) throws -> HTTPResponse {
+        try allow(request, ["GET", "POST"])
+        try ResourceInput.checkURLId(groupId)
+        guard let query = request.queryItems else {
+            throw FHIRError.badRequest(.invalid, "The query string is not validly percent-encoded")
+        }
+        let requestURL = settings.publicBaseURL + relativePath + (request.query.isEmpty ? "" : "?\(request.query)")
+        let exportRequest = try ExportKickoff.parse(
+            method: request.method, operation: operation, groupId: groupId, query: query,
+            accept: request.header("accept"), prefer: request.header("prefer"), contentType: request.header("content-type"),
+            body: request.body, now: environment.now(), requestURL: requestURL
+        )
+        guard case .found = try database.read(ResourceKey(type: "Group", id: groupId)) else {
+            throw FHIRError.notFound("Group/\(groupId) is not known")
+        }
+        let taskId = environment.newId()
+        try database.writeTransaction {
+            try database.createTask(id: taskId, clientId: nil, request: exportRequest.toJSON().serialized(), now: environment.now())
+        }
+        logger.info("export queued", metadata: ["task-id": "\(taskId)", "group-id": "\(groupId)"])
+        let outcome = OperationOutcome.single(severity: .information, code: .informational,
+                                              diagnostics: "The export of Group/\(groupId) was accepted as task \(taskId)")
+        return .fhir(202, outcome, headers: [HTTPHeader("Content-Location", statusURL(taskId))])
+    }
+
+    func statusURL(_ taskId: String) -> String {
+        "\(settings.publicBaseURL)/$exportstatus?_id=\(taskId)"
+    }
+
+    /// Patient- and system-level `$davinci-data-export` (and system-level `$export`) are not offered.
+    func unsupportedExportLevel(_ path: String) -> FHIRError {
+        FHIRError.badRequest(.notSupported,
+                             "Only Group-level export is supported (Group/{id}/$davinci-data-export or Group/{id}/$export), not '\(path)'")
+    }
+
+    func exportStatus(_ request: HTTPRequest) throws -> HTTPResponse {
+        let taskId = try taskIdParameter(request)
+        switch request.method {
+        case "GET", "HEAD":
+            return try statusResponse(taskId)
+        case "DELETE":
+            return try cancel(taskId)
+        default:
+            throw ErrorResponder.methodNotAllowed(request.method, allowed: ["GET", "DELETE"])
+        }
+    }
+
+    private func taskIdParameter(_ request: HTTPRequest) throws -> String {
+        guard let items = request.queryItems else {
+            throw FHIRError.badRequest(.invalid, "The query string is not validly percent-encoded")
+        }
+        let ids = items.filter { $0.name == "_id" }.map(\.value)
+        guard ids.count == 1, let id = ids.first, !id.isEmpty else {
+            throw FHIRError.badRequest(.required, "The _id parameter (the export task id) is required once")
+        }
+        return id
+    }
+
+    private func statusResponse(_ taskId: String) throws -> HTTPResponse {
+        guard let task = try database.task(taskId) else {
+            throw FHIRError.notFound("No export task '\(taskId)'")
+        }
+        switch task.state {
+        case .queued, .active:
+            let retryAfter = max(1, min(5, settings.bulkDataExport.repeatPeriodMilliseconds / 1000))
+            let progress = String((task.progress ?? task.state.rawValue).prefix(99))
+            return HTTPResponse(status: 202, headers: [HTTPHeader("X-Progress", progress), HTTPHeader("Retry-After", String(retryAfter))])
+        case .complete:
+            guard let stored = task.manifest.flatMap({ try? JSONParser.parse($0) }), let manifest = ExportManifest(stored: stored) else {
+                throw FHIRError(status: 500, code: .exception, "The manifest of task '\(taskId)' is unreadable")
+            }
+            let signer = FileURLSigner(secret: settings.signedURLSecret, lifetimeSeconds: settings.signedURLLifetimeSeconds,
+                                       publicBaseURL: settings.publicBaseURL)
+            let body = manifest.rendered(taskId: taskId, signer: signer, requiresAccessToken: settings.bulkDataExport.requiresAccessToken,
+                                         now: environment.now())
+            return HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "application/json")], body: body.serialized())
+        case .failed:
+            let outcome = task.outcome ?? OperationOutcome.single(severity: .error, code: .exception, diagnostics: "The export failed").serialized()
+            return .fhir(500, bytes: outcome)
+        case .cancelled:
+            throw FHIRError.notFound("Export task '\(taskId)' was cancelled")
+        case .expired:
+            throw FHIRError(status: 410, code: .deleted, "The files of export task '\(taskId)' were deleted after the retention period")
+        }
+    }
+
+    private func cancel(_ taskId: String) throws -> HTTPResponse {
+        guard try database.cancelTask(taskId, nowMilliseconds: environment.now().millisecondsSinceEpoch) else {
+            throw FHIRError.notFound("No export task '\(taskId)' to cancel")
+        }
+        // The row says cancelled first, so a scheduler finishing right now removes its own files too.
+        TaskFiles(root: settings.taskFileStoragePath).remove(TaskFiles(root: settings.taskFileStoragePath).finalDirectory(taskId))
+        logger.info("export cancelled", metadata: ["task-id": "\(taskId)"])
+        let outcome = OperationOutcome.single(severity: .information, code: .informational,
+                                              diagnostics: "Export task \(taskId) was cancelled and its files deleted")
+        return .fhir(202, outcome)
+    }
+
+    /// Firely's download endpoint: checks the task and file, then lets nginx send the bytes
+    /// from an internal location (`X-Accel-Redirect`).
+    func exportFileRequest(_ request: HTTPRequest) throws -> HTTPResponse {
+        try allow(request, ["GET", "HEAD"])
+        let taskId = try taskIdParameter(request)
+        let names = (request.queryItems ?? []).filter { $0.name == "filename" }.map(\.value)
+        guard names.count == 1, let name = names.first else {
+            throw FHIRError.badRequest(.required, "The filename parameter is required once")
+        }
+        guard let task = try database.task(taskId), task.state == .complete,
+              let manifest = task.manifest.flatMap({ try? JSONParser.parse($0) }).flatMap(ExportManifest.init(stored:)),
+              manifest.fileNames.contains(name) else {
+            throw FHIRError.notFound("No file '\(name)' in export task '\(taskId)'")
+        }
+        return HTTPResponse(status: 200, headers: [
+            HTTPHeader("Content-Type", "application/fhir+ndjson"),
+            HTTPHeader("X-Accel-Redirect", "/_task_files/\(taskId)/\(name)"),
+        ])
+    }
+}

@@ -1,0 +1,75 @@
+import ExportDomain
+import Foundation
+import Storage
+
+/// Where a task's files live under `TaskFileManagement.StorageService.StoragePath`:
+/// `{root}/{taskId}/` once complete, `{root}/.building/{taskId}.{owner}/` while being written.
+/// Only finished files are ever renamed into a task's directory.
+public struct TaskFiles: Sendable {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    public var buildingRoot: String { "\(root)/.building" }
+
+    public func finalDirectory(_ taskId: String) -> String { "\(root)/\(taskId)" }
+
+    public func buildingDirectory(_ lease: TaskLease) -> String { "\(buildingRoot)/\(lease.taskId).\(lease.owner)" }
+
+    /// A fresh, empty temporary directory; leftovers of earlier attempts at the task are removed.
+    public func prepareBuilding(_ lease: TaskLease) throws -> String {
+        if mkdir(buildingRoot, 0o750) != 0 && errno != EEXIST {
+            throw TaskFilesError(description: "cannot create \(buildingRoot): \(String(cString: strerror(errno)))")
+        }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: buildingRoot)) ?? []
+        where entry.hasPrefix(lease.taskId + ".") {
+            try? FileManager.default.removeItem(atPath: "\(buildingRoot)/\(entry)")
+        }
+        let directory = buildingDirectory(lease)
+        // POSIX mkdir keeps a setgid bit inherited from the task root (production: group www-data,
+        // so nginx can read the files); Foundation's createDirectory would drop it.
+        guard mkdir(directory, 0o750) == 0 else {
+            throw TaskFilesError(description: "cannot create \(directory): \(String(cString: strerror(errno)))")
+        }
+        return directory
+    }
+
+    /// Moves the finished directory into place in one rename.
+    public func publish(_ lease: TaskLease) throws {
+        let target = finalDirectory(lease.taskId)
+        if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
+        guard rename(buildingDirectory(lease), target) == 0 else {
+            throw TaskFilesError(description: "cannot move the export into place: \(String(cString: strerror(errno)))")
+        }
+        syncDirectory(root)
+    }
+
+    public func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// Removes directories of tasks that no longer have files (cancelled, expired, unknown) and
+    /// temporary directories of tasks no longer being built.
+    public func removeOrphans(keeping live: Set<String>, building: Set<String>) {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where entry != ".building" {
+            if !live.contains(entry) { remove("\(root)/\(entry)") }
+        }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: buildingRoot)) ?? [] {
+            let taskId = String(entry.prefix { $0 != "." })
+            if !building.contains(taskId) { remove("\(buildingRoot)/\(entry)") }
+        }
+    }
+
+    private func syncDirectory(_ path: String) {
+        let descriptor = open(path, O_RDONLY | O_DIRECTORY)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
+}
+
+public struct TaskFilesError: Error, CustomStringConvertible {
+    public var description: String
+}

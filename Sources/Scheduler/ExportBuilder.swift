@@ -1,0 +1,275 @@
+import ExportDomain
+import Foundation
+import Storage
+
+/// A failure that ends the task as Failed, with this message in its OperationOutcome.
+struct ExportFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The lease was lost (cancelled, or taken over after a stall): stop without a trace.
+struct ExportAbandoned: Error {}
+
+/// Builds one ATR export from a database snapshot, streaming resource by resource into
+/// `output`: memory does not grow with the Group's size (members are read one at a time from
+/// the stored Group, and "each resource once" is tracked in SQLite, not in memory).
+final class ExportBuilder {
+    private let settings: Settings
+    private let snapshot: Database
+    private let request: ExportRequest
+    private let now: FHIRInstant
+    private let output: NDJSONOutput
+    private let checkpoint: (String) throws -> Void
+    private let redaction: ResourceRedaction
+
+    private let wanted: Set<String>
+    private let since: String?
+    private let until: String?
+    private var written = 0
+    private var membersSeen = 0
+    private var memberCount = 0
+    /// Additional resources (practitioners, organisations, locations) by the smallest depth
+    /// at which their references were followed. Bounded by the provider directory, not by members.
+    private var followedDepth: [ResourceKey: Int] = [:]
+    private var errors: [JSONValue] = []
+
+    init(settings: Settings, snapshot: Database, request: ExportRequest, now: FHIRInstant, output: NDJSONOutput,
+         redaction: ResourceRedaction, checkpoint: @escaping (String) throws -> Void) {
+        self.settings = settings
+        self.snapshot = snapshot
+        self.request = request
+        self.now = now
+        self.output = output
+        self.redaction = redaction
+        self.checkpoint = checkpoint
+        wanted = Set(request.types)
+        since = request.since?.description
+        until = request.until?.description
+    }
+
+    /// Writes every file; returns the OperationOutcomes for the `error` file.
+    func build() throws -> [JSONValue] {
+        errors = request.ignored.map { OperationOutcome.single(severity: .information, code: .informational, diagnostics: $0) }
+        let groupKey = ResourceKey(type: "Group", id: request.groupId)
+        guard let group = try snapshot.currentResource(groupKey) else {
+            throw ExportFailure(description: "\(groupKey) no longer exists")
+        }
+        let requested = requestedPatients()
+        var requestedFound = Set<ResourceKey>()
+        var optedOut = Set<String>()
+
+        try group.json.withUnsafeBytes { bytes in
+            guard let scan = GroupScan(bytes) else { throw ExportFailure(description: "\(groupKey) is not readable") }
+            let meta = scan.value("meta").flatMap { try? JSONParser.parse(Array(bytes[$0])) }
+            let atrGroup = ATRMembership.isATRGroup(JSONObject([("meta", meta ?? .null)]))
+            guard let members = scan.value("member") else { return }
+            _ = GroupScan.forEachElement(in: bytes, array: members) { _ in memberCount += 1 }
+            try checkpoint(progress())
+            let complete = try GroupScan.forEachElement(in: bytes, array: members) { range in
+                membersSeen += 1
+                guard case .object(let element)? = try? JSONParser.parse(Array(bytes[range])),
+                      let member = ATRMembership.member(element, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
+                else { return }
+                if let requested, !requested.contains(member.patient) { return }
+                if try isOptedOut(member.patient) {
+                    optedOut.insert(member.patient.id)
+                    return
+                }
+                requestedFound.insert(member.patient)
+                try exportMember(member)
+            }
+            guard complete else { throw ExportFailure(description: "\(groupKey) has a malformed member list") }
+        }
+        if wanted.contains("Group") {
+            try exportGroup(group, optedOut: optedOut)
+        }
+        if let requested {
+            for patient in requested.sorted() where !requestedFound.contains(patient) {
+                errors.append(OperationOutcome.single(severity: .information, code: .notFound,
+                                                      diagnostics: "\(patient) is not an exported member of \(groupKey)"))
+            }
+        }
+        return errors
+    }
+
+    func progress() -> String {
+        "exporting: \(membersSeen) of \(memberCount) members, \(written) resources written"
+    }
+
+    // MARK: Members
+
+    private func requestedPatients() -> Set<ResourceKey>? {
+        guard !request.patients.isEmpty else { return nil }
+        var keys = Set<ResourceKey>()
+        for reference in request.patients {
+            if let key = ResourceKey.parse(reference: reference, baseURL: settings.publicBaseURL), key.type == "Patient" {
+                keys.insert(key)
+            } else {
+                errors.append(OperationOutcome.single(severity: .information, code: .value,
+                                                      diagnostics: "patient '\(reference)' is not a reference to a Patient on this server"))
+            }
+        }
+        return keys
+    }
+
+    private func isOptedOut(_ patient: ResourceKey) throws -> Bool {
+        let consentKeys = try snapshot.referencing(patient, sourceType: "Consent", paths: ["patient"])
+        guard !consentKeys.isEmpty else { return false }
+        let consents: [JSONObject] = try consentKeys.compactMap { key in
+            guard let row = try snapshot.currentResource(key), case .object(let consent) = try JSONParser.parse(row.json) else { return nil }
+            return consent
+        }
+        return ConsentEvaluation.isOptedOut(consents: consents, now: now)
+    }
+
+    private func exportMember(_ member: GroupMember) throws {
+        try exportOwned(member.patient)
+        var coverages = try snapshot.referencing(member.patient, sourceType: "Coverage",
+                                                 paths: ["beneficiary", "subscriber", "policyHolder", "payor"])
+        coverages += member.coverageReferences.filter { $0.type == "Coverage" && !coverages.contains($0) }
+        for coverage in coverages { try exportOwned(coverage) }
+        if wanted.contains("RelatedPerson") {
+            for related in try snapshot.referencing(member.patient, sourceType: "RelatedPerson", paths: ["patient"]) {
+                try exportOwned(related)
+            }
+        }
+        for provider in member.attributedProviders { try exportAdditional(provider, depth: 1) }
+    }
+
+    /// A member's own resource (Patient, Coverage, RelatedPerson): once per export, subject to
+    /// `_since`/`_until`; the additional resources it references are followed either way.
+    private func exportOwned(_ key: ResourceKey) throws {
+        guard try snapshot.markExported(key), let row = try snapshot.currentResource(key) else { return }
+        if wanted.contains(key.type), inWindow(row.lastUpdated) {
+            try emit(key.type, row.json)
+        }
+        try followReferences(of: row.json, depth: 1)
+    }
+
+    private func inWindow(_ lastUpdated: String) -> Bool {
+        if let since, lastUpdated < since { return false }
+        if let until, lastUpdated > until { return false }
+        return true
+    }
+
+    // MARK: Additional resources
+
+    private static let additionalTypes: Set<String> = ["Practitioner", "PractitionerRole", "Organization", "Location"]
+
+    private func followReferences(of json: [UInt8], depth: Int) throws {
+        guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth,
+              case .object(let resource) = try JSONParser.parse(json) else { return }
+        for key in ExportReferences.additionalReferences(of: resource, baseURL: settings.publicBaseURL) {
+            try exportAdditional(key, depth: depth)
+        }
+    }
+
+    /// A referenced Practitioner, PractitionerRole, Organization or Location of a requested
+    /// type, written once; its own references are followed up to the configured depth.
+    private func exportAdditional(_ key: ResourceKey, depth: Int) throws {
+        guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth,
+              Self.additionalTypes.contains(key.type), wanted.contains(key.type) else { return }
+        if let previous = followedDepth[key], previous <= depth { return }
+        followedDepth[key] = depth
+        guard let row = try snapshot.currentResource(key) else { return }
+        if try snapshot.markExported(key) {
+            try emit(key.type, row.json)
+        }
+        try followReferences(of: row.json, depth: depth + 1)
+    }
+
+    // MARK: The Group
+
+    /// The Group as stored, without opted-out members (then tagged SUBSETTED). The member
+    /// array is copied element by element, never parsed as a whole.
+    private func exportGroup(_ group: (lastUpdated: String, json: [UInt8]), optedOut: Set<String>) throws {
+        guard inWindow(group.lastUpdated) else { return }
+        try followReferences(of: group.json, depth: 1)
+        guard !optedOut.isEmpty else {
+            try emit("Group", group.json)
+            return
+        }
+        var result: [UInt8] = []
+        result.reserveCapacity(group.json.count)
+        try group.json.withUnsafeBytes { bytes in
+            guard let scan = GroupScan(bytes) else { throw ExportFailure(description: "the Group is not readable") }
+            result.append(UInt8(ascii: "{"))
+            var first = true
+            func property(_ key: String, _ value: () throws -> Void) rethrows {
+                if !first { result.append(UInt8(ascii: ",")) }
+                first = false
+                JSONValue.string(key).serialize(into: &result)
+                result.append(UInt8(ascii: ":"))
+                try value()
+            }
+            var metaWritten = false
+            for entry in scan.properties {
+                switch entry.key {
+                case "meta":
+                    guard case .object(var meta)? = try? JSONParser.parse(Array(bytes[entry.value])) else {
+                        throw ExportFailure(description: "the Group's meta is not readable")
+                    }
+                    var holder = JSONObject([("meta", .object(meta))])
+                    Subsetting.addSubsettedTag(&holder)
+                    meta = holder["meta"]?.objectValue ?? meta
+                    property("meta") { JSONValue.object(meta).serialize(into: &result) }
+                    metaWritten = true
+                case "member":
+                    var kept: [Range<Int>] = []
+                    _ = GroupScan.forEachElement(in: bytes, array: entry.value) { range in
+                        let entity = (try? JSONParser.parse(Array(bytes[range])))?["entity"]?["reference"]?.stringValue
+                        let key = entity.flatMap { ResourceKey.parse(reference: $0, baseURL: settings.publicBaseURL) }
+                        if let key, key.type == "Patient", optedOut.contains(key.id) { return }
+                        kept.append(range)
+                    }
+                    guard !kept.isEmpty else { continue }
+                    property("member") {
+                        result.append(UInt8(ascii: "["))
+                        for (index, range) in kept.enumerated() {
+                            if index > 0 { result.append(UInt8(ascii: ",")) }
+                            result.append(contentsOf: bytes[range])
+                        }
+                        result.append(UInt8(ascii: "]"))
+                    }
+                default:
+                    property(entry.key) { result.append(contentsOf: bytes[entry.value]) }
+                }
+            }
+            result.append(UInt8(ascii: "}"))
+            if !metaWritten {
+                // Stored resources always have meta (the server stamps it); keep the rule total anyway.
+                guard case .object(var whole) = try JSONParser.parse(result) else { return }
+                Subsetting.addSubsettedTag(&whole)
+                result = JSONValue.object(whole).serialized()
+            }
+        }
+        try emit("Group", result)
+    }
+
+    // MARK: Writing
+
+    /// One resource line: `_elements` and redaction applied; bytes pass through untouched
+    /// when neither changes anything.
+    private func emit(_ type: String, _ json: [UInt8]) throws {
+        var line = json
+        if request.elements.contains(where: { $0.type == nil || $0.type == type }),
+           case .object(let resource) = try JSONParser.parse(json) {
+            let (subset, changed) = Subsetting.applyElements(resource, selectors: request.elements)
+            if changed { line = JSONValue.object(subset).serialized() }
+        }
+        line = try redaction.apply(type: type, json: line)
+        try output.write(type: type, line: line)
+        written += 1
+        if written % settings.bulkDataExport.batchSize == 0 {
+            try checkpoint(progress())
+        }
+    }
+}
+
+/// The per-resource redaction step (`ResourceRedactionOptions`). Until the FHIRPath engine
+/// lands it passes resources through unchanged.
+struct ResourceRedaction {
+    func apply(type: String, json: [UInt8]) throws -> [UInt8] {
+        json
+    }
+}

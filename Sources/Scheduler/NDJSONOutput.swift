@@ -1,0 +1,104 @@
+import ExportDomain
+import Foundation
+
+/// The export's files in its temporary directory: `content{Type}.ndjson`, continued in
+/// `content{Type}-2.ndjson`, … past `maxFileSize`; one resource per line, no blank lines.
+final class NDJSONOutput {
+    private let directory: String
+    private let maxFileSize: Int
+    private var writers: [String: FileWriter] = [:]
+    private(set) var files: [ExportManifest.File] = []
+
+    init(directory: String, maxFileSize: Int) {
+        self.directory = directory
+        self.maxFileSize = maxFileSize
+    }
+
+    func write(type: String, line: [UInt8], fileStem: String? = nil) throws {
+        let stem = fileStem ?? "content\(type)"
+        var writer = writers[stem]
+        if let current = writer, current.size > 0, current.size + line.count + 1 > maxFileSize {
+            try current.close()
+            writer = nil
+        }
+        if writer == nil {
+            let part = files.filter { $0.name.hasPrefix(stem + ".") || $0.name.hasPrefix(stem + "-") }.count + 1
+            let name = part == 1 ? "\(stem).ndjson" : "\(stem)-\(part).ndjson"
+            let opened = try FileWriter(path: "\(directory)/\(name)")
+            files.append(ExportManifest.File(type: type, name: name, count: 0))
+            writers[stem] = opened
+            writer = opened
+        }
+        guard let writer, let index = files.lastIndex(where: { $0.name == writer.name }) else { return }
+        try writer.append(line)
+        try writer.append([0x0A])
+        files[index].count += 1
+    }
+
+    /// Flushes, syncs and closes every file; the manifest's file list in type order.
+    func finish(typeOrder: [String]) throws -> [ExportManifest.File] {
+        for writer in writers.values { try writer.close() }
+        writers.removeAll()
+        return files.sorted { lhs, rhs in
+            let left = typeOrder.firstIndex(of: lhs.type) ?? typeOrder.count
+            let right = typeOrder.firstIndex(of: rhs.type) ?? typeOrder.count
+            return left != right ? left < right : files.firstIndex(of: lhs)! < files.firstIndex(of: rhs)!
+        }
+    }
+
+    func abandon() {
+        for writer in writers.values { try? writer.close() }
+        writers.removeAll()
+    }
+}
+
+struct ExportIOError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A buffered file that is fsynced before it is closed, so a completed task's files survive a crash.
+final class FileWriter {
+    let name: String
+    private let descriptor: Int32
+    private var buffer: [UInt8] = []
+    private(set) var size = 0
+    private var closed = false
+
+    init(path: String) throws {
+        name = (path as NSString).lastPathComponent
+        descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw ExportIOError(description: "cannot create \(name): \(String(cString: strerror(errno)))") }
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    deinit {
+        if !closed { Foundation.close(descriptor) }
+    }
+
+    func append(_ bytes: [UInt8]) throws {
+        buffer.append(contentsOf: bytes)
+        size += bytes.count
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    private func flush() throws {
+        var offset = 0
+        while offset < buffer.count {
+            let written = buffer.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw ExportIOError(description: "cannot write \(name): \(String(cString: strerror(errno)))")
+            }
+            offset += written
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        guard !closed else { return }
+        closed = true
+        defer { Foundation.close(descriptor) }
+        try flush()
+        guard fsync(descriptor) == 0 else { throw ExportIOError(description: "cannot sync \(name): \(String(cString: strerror(errno)))") }
+    }
+}

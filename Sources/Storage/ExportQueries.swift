@@ -1,0 +1,46 @@
+import ExportDomain
+
+/// The reads an export makes, all through the reference index so it never scans all resources.
+extension Database {
+    /// Starts a read snapshot: everything read until `endSnapshot` sees the database as of now,
+    /// whatever other processes write meanwhile (WAL snapshot isolation).
+    public func beginSnapshot() throws {
+        try connection.execute("BEGIN DEFERRED")
+        _ = try connection.query("SELECT count(*) FROM resources WHERE type = '' ") { $0.integer(0) }
+        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_seen (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID")
+        try connection.execute("DELETE FROM temp.export_seen")
+    }
+
+    public func endSnapshot() {
+        try? connection.execute("DELETE FROM temp.export_seen")
+        try? connection.execute("COMMIT")
+    }
+
+    /// Records that a resource is in this export; false when it already was (each resource once).
+    /// Kept in a temporary table rather than in memory, so memory stays flat in the export's size.
+    public func markExported(_ key: ResourceKey) throws -> Bool {
+        try connection.run("INSERT OR IGNORE INTO temp.export_seen (type, id) VALUES (?, ?)", [.text(key.type), .text(key.id)])
+        return connection.changes == 1
+    }
+
+    /// The current version's `meta.lastUpdated` and JSON, unless deleted or unknown.
+    public func currentResource(_ key: ResourceKey) throws -> (lastUpdated: String, json: [UInt8])? {
+        try connection.query(
+            "SELECT last_updated, json FROM resources WHERE type = ? AND id = ? AND deleted = 0",
+            [.text(key.type), .text(key.id)]
+        ) { ($0.text(0) ?? "", $0.blob(1)) }.first
+    }
+
+    /// Resources of `sourceType` that point at `target` through one of `paths`, in id order.
+    public func referencing(_ target: ResourceKey, sourceType: String, paths: [String]) throws -> [ResourceKey] {
+        let placeholders = Array(repeating: "?", count: paths.count).joined(separator: ", ")
+        return try connection.query(
+            """
+            SELECT DISTINCT source_id FROM refs
+            WHERE target_type = ? AND target_id = ? AND source_type = ? AND path IN (\(placeholders))
+            ORDER BY source_id
+            """,
+            [.text(target.type), .text(target.id), .text(sourceType)] + paths.map(SQLValue.text)
+        ) { ResourceKey(type: sourceType, id: $0.text(0) ?? "") }
+    }
+}

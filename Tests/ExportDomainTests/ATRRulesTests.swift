@@ -1,0 +1,644 @@
+import Foundation
+import XCTest
+@testable import ExportDomain
+
+final class ATRRulesTests: XCTestCase {
+    private static let base = "https://fhir.example.org/r4"
+    /// 2026-11-26T12:00:00Z, the "now" of samples/README.md.
+    private static let now = FHIRInstant.parseInstant("2026-11-26T12:00:00Z")!
+
+    // MARK: - Helpers
+
+    private func object(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> JSONObject {
+        guard case .object(let object)? = try? JSONParser.parse(text) else {
+            XCTFail("bad fixture \(text)", file: file, line: line)
+            return JSONObject()
+        }
+        return object
+    }
+
+    private func serialized(_ object: JSONObject) -> String { JSONValue.object(object).serializedString }
+
+    private func key(_ text: String) -> ResourceKey {
+        ResourceKey.parse(reference: text, baseURL: Self.base)!
+    }
+
+    private func instant(_ text: String) -> FHIRInstant { FHIRInstant.parseInstant(text)! }
+
+    /// The sample transaction Bundle's resources by key.
+    private static let sample: [ResourceKey: JSONObject] = {
+        let url = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("samples/atr-sample.json")
+        guard let data = try? Data(contentsOf: url),
+              case .object(let bundle)? = try? JSONParser.parse([UInt8](data)) else { return [:] }
+        var resources: [ResourceKey: JSONObject] = [:]
+        for entry in bundle["entry"]?.arrayValue ?? [] {
+            guard let resource = entry["resource"]?.objectValue,
+                  let type = resource["resourceType"]?.stringValue,
+                  let id = resource["id"]?.stringValue else { continue }
+            resources[ResourceKey(type: type, id: id)] = resource
+        }
+        return resources
+    }()
+
+    private func sample(_ reference: String, file: StaticString = #filePath, line: UInt = #line) -> JSONObject {
+        guard let resource = Self.sample[key(reference)] else {
+            XCTFail("sample has no \(reference)", file: file, line: line)
+            return JSONObject()
+        }
+        return resource
+    }
+
+    private func sampleConsents(of patient: ResourceKey) -> [JSONObject] {
+        Self.sample.filter { $0.key.type == "Consent" }
+            .map(\.value)
+            .filter { ReferenceReader.key(of: $0["patient"], baseURL: Self.base) == patient }
+    }
+
+    private func patients(_ names: [String]) -> [ResourceKey] {
+        names.map { ResourceKey(type: "Patient", id: "patient-\($0)") }
+    }
+
+    /// Exported members of a sample Group: membership, then opt-out.
+    private func exportedMembers(_ group: JSONObject, now: FHIRInstant = ATRRulesTests.now) -> [GroupMember] {
+        ATRMembership.members(of: group, now: now, baseURL: Self.base)
+            .filter { !ConsentEvaluation.isOptedOut(consents: sampleConsents(of: $0.patient), now: now) }
+    }
+
+    // MARK: - Sample data (samples/README.md, now = 2026-11-26)
+
+    func testSampleLoads() {
+        XCTAssertEqual(Self.sample.count, 42)
+    }
+
+    func testSampleATRGroupHasAllTenMembersIncludingInactiveHenry() {
+        let group = sample("Group/atr-group-sunrise")
+        XCTAssertTrue(ATRMembership.isATRGroup(group))
+        let members = ATRMembership.members(of: group, now: Self.now, baseURL: Self.base)
+        XCTAssertEqual(members.map(\.patient),
+                       patients(["alice", "bob", "carol", "dan", "erin", "frank", "grace", "henry", "ivy", "jack"]))
+        let byPatient = Dictionary(uniqueKeysWithValues: members.map { ($0.patient.id, $0) })
+        XCTAssertEqual(byPatient["patient-henry"],
+                       GroupMember(patient: key("Patient/patient-henry"),
+                                   coverageReferences: [key("Coverage/coverage-henry")],
+                                   attributedProviders: [key("Organization/prov-org-sunrise")]))
+        XCTAssertEqual(byPatient["patient-bob"]?.attributedProviders, [key("PractitionerRole/role-jones-sunrise")])
+        XCTAssertEqual(byPatient["patient-erin"]?.attributedProviders, [key("Organization/prov-org-lakeside")])
+        XCTAssertEqual(byPatient["patient-ivy"]?.coverageReferences, [key("Coverage/coverage-ivy-medical")])
+        XCTAssertEqual(byPatient["patient-alice"]?.attributedProviders, [key("Practitioner/pract-jones")])
+    }
+
+    func testSampleWellnessGroupHasOnlyCurrentActiveMembers() {
+        let group = sample("Group/group-wellness-program")
+        XCTAssertFalse(ATRMembership.isATRGroup(group))
+        let members = ATRMembership.members(of: group, now: Self.now, baseURL: Self.base)
+        // Bob is inactive, Frank's period ended in 2025, Jack's starts in 2027.
+        XCTAssertEqual(members.map(\.patient), patients(["alice", "ivy", "grace", "carol"]))
+        XCTAssertTrue(members.allSatisfy { $0.coverageReferences.isEmpty && $0.attributedProviders.isEmpty })
+        // From 2027-01-01 Jack is in (and Ivy, whose period ended 2026-12-31, is out).
+        let later = ATRMembership.members(of: group, now: instant("2027-01-01T00:00:00Z"), baseURL: Self.base)
+        XCTAssertEqual(later.map(\.patient), patients(["alice", "grace", "jack"]))
+    }
+
+    func testSampleGroupEmptyHasNoMembers() {
+        let group = sample("Group/group-empty")
+        XCTAssertFalse(ATRMembership.isATRGroup(group))
+        XCTAssertEqual(ATRMembership.members(of: group, now: Self.now, baseURL: Self.base), [])
+        XCTAssertEqual(ExportReferences.additionalReferences(of: group, baseURL: Self.base), [])
+    }
+
+    func testSampleOptOuts() {
+        let expected: [String: Bool] = [
+            "alice": false, "bob": false, "carol": true, "dan": true, "erin": false,
+            "frank": false, "grace": false, "henry": false, "ivy": false, "jack": false, "nonmember": false,
+        ]
+        for (name, optedOut) in expected {
+            let consents = sampleConsents(of: key("Patient/patient-\(name)"))
+            XCTAssertEqual(ConsentEvaluation.isOptedOut(consents: consents, now: Self.now), optedOut, name)
+        }
+        XCTAssertEqual(sampleConsents(of: key("Patient/patient-erin")).count, 2)
+        // Erin's decisive Consent is the permit.
+        let erin = ConsentEvaluation.mostRecentRelevant(sampleConsents(of: key("Patient/patient-erin")), now: Self.now)
+        XCTAssertEqual(erin?.consent["id"]?.stringValue, "consent-erin-optin")
+        XCTAssertEqual(erin?.decision, .optIn)
+        // Bob's deny is about another use; Frank's is inactive: neither is relevant at all.
+        XCTAssertNil(ConsentEvaluation.mostRecentRelevant(sampleConsents(of: key("Patient/patient-bob")), now: Self.now))
+        XCTAssertNil(ConsentEvaluation.mostRecentRelevant(sampleConsents(of: key("Patient/patient-frank")), now: Self.now))
+    }
+
+    func testSampleTimeWindowFromReadme() {
+        // Before 2026-06-15 Erin's opt-in has not started, so she is opted out.
+        let erin = sampleConsents(of: key("Patient/patient-erin"))
+        XCTAssertTrue(ConsentEvaluation.isOptedOut(consents: erin, now: instant("2026-06-14T23:59:59Z")))
+        XCTAssertFalse(ConsentEvaluation.isOptedOut(consents: erin, now: instant("2026-06-15T00:00:00Z")))
+        // The results are the same through 2026-12-31.
+        let sunrise = sample("Group/atr-group-sunrise")
+        for now in ["2026-06-15T00:00:00Z", "2026-11-26T12:00:00Z", "2026-12-31T23:59:59Z"] {
+            XCTAssertEqual(exportedMembers(sunrise, now: instant(now)).map(\.patient),
+                           patients(["alice", "bob", "erin", "frank", "grace", "henry", "ivy", "jack"]), now)
+        }
+    }
+
+    func testSampleExportedMembersAndSubsettedGroups() {
+        let sunrise = sample("Group/atr-group-sunrise")
+        let exported = exportedMembers(sunrise)
+        XCTAssertEqual(exported.map(\.patient),
+                       patients(["alice", "bob", "erin", "frank", "grace", "henry", "ivy", "jack"]))
+        let keep = Set(exported.map(\.patient))
+        let (group, removed) = Subsetting.removingMembers(from: sunrise) { member in
+            guard let patient = ReferenceReader.key(of: member["entity"], baseURL: Self.base) else { return true }
+            return keep.contains(patient)
+        }
+        XCTAssertEqual(removed, 2)
+        XCTAssertEqual(group["member"]?.arrayValue?.count, 8)
+        XCTAssertTrue(Subsetting.hasSubsettedTag(group))
+        let henry = group["member"]?.arrayValue?.first { $0["entity"]?["reference"]?.stringValue == "Patient/patient-henry" }
+        XCTAssertEqual(henry?["inactive"], .bool(true))
+        XCTAssertEqual(group["meta"]?["profile"], sunrise["meta"]?["profile"])
+
+        let wellness = sample("Group/group-wellness-program")
+        XCTAssertEqual(exportedMembers(wellness).map(\.patient), patients(["alice", "ivy", "grace"]))
+        let (wellnessGroup, wellnessRemoved) = Subsetting.removingMembers(from: wellness) {
+            $0["entity"]?["reference"]?.stringValue != "Patient/patient-carol"
+        }
+        XCTAssertEqual(wellnessRemoved, 1)
+        XCTAssertTrue(Subsetting.hasSubsettedTag(wellnessGroup))
+        XCTAssertEqual(Array(wellnessGroup.keys.prefix(3)), ["resourceType", "id", "meta"])
+    }
+
+    /// Reproduces the README's "all eight types" tables with the rules of this file and a
+    /// minimal traversal (compartment Coverages, RelatedPersons, additional references).
+    func testSampleAdditionalResourcesClosure() {
+        func closure(_ groupID: String, depth maxDepth: Int) -> [String: [String]] {
+            let group = sample("Group/\(groupID)")
+            let members = exportedMembers(group)
+            var found: Set<ResourceKey> = [key("Group/\(groupID)")]
+            var frontier: [ResourceKey] = ExportReferences.additionalReferences(of: group, baseURL: Self.base)
+            for member in members {
+                found.insert(member.patient)
+                frontier += ExportReferences.additionalReferences(of: sample(member.patient.description), baseURL: Self.base)
+                frontier += member.attributedProviders
+                var coverages = member.coverageReferences
+                for (candidate, resource) in Self.sample where candidate.type == "Coverage" {
+                    let refs = ["beneficiary", "subscriber", "policyHolder", "payor"]
+                        .flatMap { ReferenceReader.keys(in: resource[$0], baseURL: Self.base) }
+                    if refs.contains(member.patient) { coverages.append(candidate) }
+                }
+                for coverage in coverages where found.insert(coverage).inserted {
+                    frontier += ExportReferences.additionalReferences(of: sample(coverage.description), baseURL: Self.base)
+                }
+                for (candidate, resource) in Self.sample where candidate.type == "RelatedPerson"
+                    && ReferenceReader.key(of: resource["patient"], baseURL: Self.base) == member.patient {
+                    found.insert(candidate)
+                }
+            }
+            var depth = 1
+            while !frontier.isEmpty && depth <= maxDepth {
+                var next: [ResourceKey] = []
+                for reference in frontier where found.insert(reference).inserted {
+                    next += ExportReferences.additionalReferences(of: sample(reference.description), baseURL: Self.base)
+                }
+                frontier = next
+                depth += 1
+            }
+            return Dictionary(grouping: found, by: \.type).mapValues { $0.map(\.id).sorted() }
+        }
+
+        let sunrise = closure("atr-group-sunrise", depth: 2)
+        XCTAssertEqual(sunrise["Group"], ["atr-group-sunrise"])
+        XCTAssertEqual(sunrise["Patient"], ["patient-alice", "patient-bob", "patient-erin", "patient-frank",
+                                            "patient-grace", "patient-henry", "patient-ivy", "patient-jack"])
+        XCTAssertEqual(sunrise["Coverage"], ["coverage-alice", "coverage-bob", "coverage-erin", "coverage-frank",
+                                             "coverage-grace", "coverage-henry", "coverage-ivy-dental",
+                                             "coverage-ivy-medical", "coverage-jack"])
+        XCTAssertEqual(sunrise["RelatedPerson"], ["relperson-alice-spouse"])
+        XCTAssertEqual(sunrise["Practitioner"], ["pract-jones", "pract-patel"])
+        XCTAssertEqual(sunrise["PractitionerRole"], ["role-jones-sunrise"])
+        XCTAssertEqual(sunrise["Organization"], ["payer-acme", "prov-org-lakeside", "prov-org-sunrise"])
+        XCTAssertEqual(sunrise["Location"], ["loc-sunrise-main"])
+        XCTAssertEqual(sunrise.values.map(\.count).reduce(0, +), 26)
+
+        let shallow = closure("atr-group-sunrise", depth: 1)
+        XCTAssertNil(shallow["Location"])
+        XCTAssertEqual(shallow.values.map(\.count).reduce(0, +), 25)
+
+        let wellness = closure("group-wellness-program", depth: 2)
+        XCTAssertEqual(wellness["Patient"], ["patient-alice", "patient-grace", "patient-ivy"])
+        XCTAssertEqual(wellness["Coverage"], ["coverage-alice", "coverage-grace", "coverage-ivy-dental", "coverage-ivy-medical"])
+        XCTAssertEqual(wellness["RelatedPerson"], ["relperson-alice-spouse"])
+        XCTAssertEqual(wellness["Practitioner"], ["pract-jones", "pract-patel"])
+        XCTAssertEqual(wellness["PractitionerRole"], ["role-jones-sunrise"])
+        XCTAssertEqual(wellness["Organization"], ["payer-acme", "prov-org-sunrise"])
+        XCTAssertEqual(wellness["Location"], ["loc-sunrise-main"])
+
+        XCTAssertEqual(closure("group-empty", depth: 2), ["Group": ["group-empty"]])
+    }
+
+    func testSampleReferencesPerType() {
+        XCTAssertEqual(ExportReferences.additionalReferences(of: sample("PractitionerRole/role-jones-sunrise"), baseURL: Self.base),
+                       [key("Practitioner/pract-jones"), key("Organization/prov-org-sunrise"), key("Location/loc-sunrise-main")])
+        // coverage-jack's policyHolder is patient-nonmember: Coverage references to a Patient are not followed.
+        XCTAssertEqual(ExportReferences.additionalReferences(of: sample("Coverage/coverage-jack"), baseURL: Self.base),
+                       [key("Organization/payer-acme")])
+        // coverage-alice's policyHolder is a RelatedPerson: not followed either.
+        XCTAssertEqual(ExportReferences.additionalReferences(of: sample("Coverage/coverage-alice"), baseURL: Self.base),
+                       [key("Organization/payer-acme")])
+        XCTAssertEqual(ExportReferences.additionalReferences(of: sample("Patient/patient-ivy"), baseURL: Self.base).first,
+                       key("PractitionerRole/role-jones-sunrise"))
+        // Location.managingOrganization is not a reference the export follows.
+        XCTAssertEqual(ExportReferences.additionalReferences(of: sample("Location/loc-sunrise-main"), baseURL: Self.base), [])
+        XCTAssertEqual(ExportReferences.additionalReferences(of: sample("Group/atr-group-sunrise"), baseURL: Self.base),
+                       [key("Organization/payer-acme")])
+    }
+
+    // MARK: - ATRMembership
+
+    func testIsATRGroup() {
+        let profile = ATRExtension.atrGroupProfile
+        XCTAssertTrue(ATRMembership.isATRGroup(object(#"{"resourceType":"Group","meta":{"profile":["x","\#(profile)"]}}"#)))
+        XCTAssertTrue(ATRMembership.isATRGroup(object(#"{"resourceType":"Group","meta":{"profile":["\#(profile)|2.1.0"]}}"#)))
+        XCTAssertFalse(ATRMembership.isATRGroup(object(#"{"resourceType":"Group","meta":{"profile":["\#(profile)-other"]}}"#)))
+        XCTAssertFalse(ATRMembership.isATRGroup(object(#"{"resourceType":"Group","meta":{"profile":"\#(profile)"}}"#)))
+        XCTAssertFalse(ATRMembership.isATRGroup(object(#"{"resourceType":"Group","meta":{}}"#)))
+        XCTAssertFalse(ATRMembership.isATRGroup(object(#"{"resourceType":"Group"}"#)))
+    }
+
+    private func member(_ json: String, atr: Bool = false, now: FHIRInstant = ATRRulesTests.now) -> GroupMember? {
+        ATRMembership.member(object(json), atrGroup: atr, now: now, baseURL: Self.base)
+    }
+
+    func testMemberEntityMustBeALocalPatient() {
+        XCTAssertEqual(member(#"{"entity":{"reference":"Patient/p1"}}"#)?.patient, key("Patient/p1"))
+        XCTAssertEqual(member(#"{"entity":{"reference":"\#(Self.base)/Patient/p1"}}"#)?.patient, key("Patient/p1"))
+        XCTAssertEqual(member(#"{"entity":{"reference":"Patient/p1/_history/3"}}"#)?.patient, key("Patient/p1"))
+        XCTAssertNil(member(#"{"entity":{"reference":"Practitioner/p1"}}"#))
+        XCTAssertNil(member(#"{"entity":{"reference":"Group/g1"}}"#))
+        XCTAssertNil(member(##"{"entity":{"reference":"#p1"}}"##))
+        XCTAssertNil(member(#"{"entity":{"reference":"https://other.example.org/Patient/p1"}}"#))
+        XCTAssertNil(member(#"{"entity":{"identifier":{"value":"123"}}}"#))
+        XCTAssertNil(member(#"{}"#, atr: true))
+    }
+
+    func testInactiveMembers() {
+        let json = #"{"entity":{"reference":"Patient/p1"},"inactive":true}"#
+        XCTAssertNil(member(json))
+        XCTAssertNotNil(member(json, atr: true))
+        XCTAssertNotNil(member(#"{"entity":{"reference":"Patient/p1"},"inactive":false}"#))
+    }
+
+    func testMemberPeriodBoundaries() {
+        func current(_ period: String, now: String = "2026-11-26T12:00:00Z") -> Bool {
+            member(#"{"entity":{"reference":"Patient/p1"},"period":\#(period)}"#, now: instant(now)) != nil
+        }
+        XCTAssertTrue(current(#"{}"#))
+        XCTAssertTrue(current(#"null"#))
+        // start: inclusive
+        XCTAssertTrue(current(#"{"start":"2026-11-26T12:00:00Z"}"#))
+        XCTAssertFalse(current(#"{"start":"2026-11-26T12:00:00.001Z"}"#))
+        XCTAssertTrue(current(#"{"start":"2026-11-26"}"#))
+        XCTAssertFalse(current(#"{"start":"2026-11-27"}"#))
+        XCTAssertFalse(current(#"{"start":"2027"}"#))
+        XCTAssertTrue(current(#"{"start":"2026-11"}"#))
+        XCTAssertFalse(current(#"{"start":"2026-11-26T13:00:00+00:30"}"#), "12:30Z is after now")
+        XCTAssertTrue(current(#"{"start":"2026-11-26T13:00:00+01:00"}"#), "12:00Z is now")
+        XCTAssertFalse(current(#"{"end":"2026-11-26T07:00:00-05:00"}"#), "12:00Z is now, end is exclusive")
+        // end: exclusive instant, partial dates cover their whole day/month/year
+        XCTAssertFalse(current(#"{"end":"2026-11-26T12:00:00Z"}"#))
+        XCTAssertTrue(current(#"{"end":"2026-11-26T12:00:00.001Z"}"#))
+        XCTAssertTrue(current(#"{"end":"2026-11-26"}"#))
+        XCTAssertTrue(current(#"{"end":"2026-11-26"}"#, now: "2026-11-26T23:59:59.999Z"))
+        XCTAssertFalse(current(#"{"end":"2026-11-26"}"#, now: "2026-11-27T00:00:00Z"))
+        XCTAssertFalse(current(#"{"end":"2026-11-25"}"#))
+        XCTAssertTrue(current(#"{"end":"2026-11"}"#))
+        XCTAssertFalse(current(#"{"end":"2026-10"}"#))
+        XCTAssertTrue(current(#"{"end":"2026"}"#))
+        XCTAssertTrue(current(#"{"end":"2026"}"#, now: "2026-12-31T23:59:59Z"))
+        XCTAssertFalse(current(#"{"end":"2025"}"#))
+        XCTAssertTrue(current(#"{"start":"2026-01-01","end":"2026-12-31"}"#))
+        // Malformed periods do not cover now (for an ATR Group the period is not checked).
+        XCTAssertFalse(current(#"{"start":"26/11/2026"}"#))
+        XCTAssertFalse(current(#"{"end":42}"#))
+        XCTAssertFalse(current(#""2026""#))
+        XCTAssertNotNil(member(#"{"entity":{"reference":"Patient/p1"},"period":{"start":"bogus"}}"#, atr: true))
+        XCTAssertNotNil(member(#"{"entity":{"reference":"Patient/p1"},"period":{"end":"2020"}}"#, atr: true))
+    }
+
+    func testMemberExtensions() {
+        let json = #"""
+        {"extension":[
+          {"url":"\#(ATRExtension.coverageReference)","valueReference":{"reference":"Coverage/c1"}},
+          {"url":"\#(ATRExtension.coverageReference)","valueReference":{"reference":"Coverage/c1"}},
+          {"url":"\#(ATRExtension.coverageReference)","valueReference":{"reference":"Patient/p9"}},
+          {"url":"\#(ATRExtension.coverageReference)","valueReference":{"reference":"https://other.example.org/Coverage/c2"}},
+          {"url":"\#(ATRExtension.coverageReference)","valueReference":{"reference":"\#(Self.base)/Coverage/c3"}},
+          {"url":"\#(ATRExtension.attributedProvider)","valueReference":{"reference":"PractitionerRole/r1"}},
+          {"url":"\#(ATRExtension.attributedProvider)","valueReference":{"reference":"Organization/o1"}},
+          {"url":"\#(ATRExtension.attributedProvider)","valueReference":{"reference":"Patient/p9"}},
+          {"url":"\#(ATRExtension.attributedProvider)","valueReference":{"reference":"#contained"}},
+          {"url":"\#(ATRExtension.attributedProvider)","valueReference":{"display":"Dr. Nobody"}},
+          {"url":"\#(ATRExtension.attributedProvider)","valueReference":{"reference":"Practitioner/x1"}},
+          {"url":"\#(ATRExtension.attributedProvider)","valueReference":{"reference":"PractitionerRole/r1"}},
+          {"url":"http://example.org/other","valueReference":{"reference":"Practitioner/x2"}}
+        ],
+        "entity":{"reference":"Patient/p1"},"inactive":true}
+        """#
+        XCTAssertEqual(member(json, atr: true),
+                       GroupMember(patient: key("Patient/p1"),
+                                   coverageReferences: [key("Coverage/c1"), key("Coverage/c3")],
+                                   attributedProviders: [key("PractitionerRole/r1"), key("Organization/o1"),
+                                                         key("Practitioner/x1")]))
+        XCTAssertNil(member(json, atr: false))
+    }
+
+    func testMembersOfGroupMergesRepeatedPatients() {
+        let group = object(#"""
+        {"resourceType":"Group","id":"g","member":[
+          {"entity":{"reference":"Patient/a"},"extension":[{"url":"\#(ATRExtension.coverageReference)","valueReference":{"reference":"Coverage/c1"}}]},
+          {"entity":{"reference":"Patient/b"}},
+          {"entity":{"reference":"Patient/a"},"extension":[{"url":"\#(ATRExtension.coverageReference)","valueReference":{"reference":"Coverage/c2"}}]},
+          {"entity":{"reference":"Patient/c"},"inactive":true},
+          "junk"
+        ]}
+        """#)
+        XCTAssertEqual(ATRMembership.members(of: group, now: Self.now, baseURL: Self.base),
+                       [GroupMember(patient: key("Patient/a"), coverageReferences: [key("Coverage/c1"), key("Coverage/c2")]),
+                        GroupMember(patient: key("Patient/b"))])
+    }
+
+    // MARK: - ConsentEvaluation
+
+    private enum UseCase { case yes, no, absent }
+
+    private func consent(_ type: String, status: String = "active", useCase: UseCase = .yes,
+                         period: String? = nil, dateTime: String? = nil, lastUpdated: String? = nil) -> JSONObject {
+        var json = #"{"resourceType":"Consent","#
+        if let lastUpdated { json += #""meta":{"lastUpdated":"\#(lastUpdated)"},"# }
+        json += #""status":"\#(status)","patient":{"reference":"Patient/p1"},"#
+        if let dateTime { json += #""dateTime":"\#(dateTime)","# }
+        json += #""provision":{"type":"\#(type)","#
+        if let period { json += #""period":\#(period),"# }
+        switch useCase {
+        case .yes: json += #""action":[{"extension":[{"url":"\#(ATRExtension.providerAccessUseCase)","valueBoolean":true}]}]}}"#
+        case .no: json += #""action":[{"extension":[{"url":"\#(ATRExtension.providerAccessUseCase)","valueBoolean":false}]}]}}"#
+        case .absent: json += #""action":[{"coding":[{"code":"disclose"}]}]}}"#
+        }
+        return object(json)
+    }
+
+    private func optedOut(_ consents: [JSONObject], now: String = "2026-11-26T12:00:00Z") -> Bool {
+        ConsentEvaluation.isOptedOut(consents: consents, now: instant(now))
+    }
+
+    func testConsentExtensionTrueFalseAbsent() {
+        XCTAssertFalse(optedOut([]))
+        XCTAssertTrue(optedOut([consent("deny", useCase: .yes)]))
+        XCTAssertTrue(optedOut([consent("deny", useCase: .absent)]), "global opt-out")
+        XCTAssertFalse(optedOut([consent("deny", useCase: .no)]), "another use")
+        XCTAssertFalse(optedOut([consent("permit", useCase: .yes)]))
+        XCTAssertFalse(optedOut([consent("permit", useCase: .absent)]))
+        // No action at all is "no extension": global.
+        XCTAssertTrue(optedOut([object(#"{"resourceType":"Consent","status":"active","provision":{"type":"deny"}}"#)]))
+        // The extension on any action counts; true wins over false.
+        let twoActions = object(#"""
+        {"resourceType":"Consent","status":"active","provision":{"type":"deny","action":[
+          {"extension":[{"url":"\#(ATRExtension.providerAccessUseCase)","valueBoolean":false}]},
+          {"extension":[{"url":"http://example.org/x","valueBoolean":false},
+                        {"url":"\#(ATRExtension.providerAccessUseCase)","valueBoolean":true}]}]}}
+        """#)
+        XCTAssertTrue(optedOut([twoActions]))
+        // An extension elsewhere (not on provision.action) does not make it "about another use".
+        let elsewhere = object(#"""
+        {"resourceType":"Consent","status":"active",
+         "extension":[{"url":"\#(ATRExtension.providerAccessUseCase)","valueBoolean":false}],
+         "provision":{"type":"deny","action":[{"coding":[{"code":"disclose"}]}]}}
+        """#)
+        XCTAssertTrue(optedOut([elsewhere]))
+    }
+
+    func testConsentStatusAndProvisionType() {
+        for status in ["inactive", "draft", "proposed", "rejected", "entered-in-error"] {
+            XCTAssertFalse(optedOut([consent("deny", status: status)]), status)
+        }
+        XCTAssertFalse(optedOut([object(#"{"resourceType":"Consent","status":"active"}"#)]))
+        XCTAssertFalse(optedOut([object(#"{"resourceType":"Consent","status":"active","provision":{"action":[]}}"#)]))
+        XCTAssertFalse(optedOut([object(#"{"resourceType":"Consent","status":"active","provision":{"type":"bogus"}}"#)]))
+        // An inactive permit does not revoke an active deny.
+        XCTAssertTrue(optedOut([consent("deny", dateTime: "2026-01-01"),
+                                consent("permit", status: "inactive", dateTime: "2026-06-01")]))
+    }
+
+    func testConsentPeriod() {
+        XCTAssertTrue(optedOut([consent("deny", period: #"{"start":"2026-01-01"}"#)]))
+        XCTAssertTrue(optedOut([consent("deny", period: #"{"start":"2026-11-26T12:00:00Z"}"#)]))
+        XCTAssertFalse(optedOut([consent("deny", period: #"{"start":"2026-11-27"}"#)]), "not started")
+        XCTAssertFalse(optedOut([consent("deny", period: #"{"start":"2026-01-01","end":"2026-06-30"}"#)]), "ended")
+        XCTAssertTrue(optedOut([consent("deny", period: #"{"end":"2026-11-26"}"#)]), "partial end covers the day")
+        XCTAssertFalse(optedOut([consent("deny", period: #"{"end":"2026-11-26T12:00:00Z"}"#)]), "end is exclusive")
+        // Out-of-period Consents are ignored entirely: an ended permit does not revoke.
+        XCTAssertTrue(optedOut([consent("deny", dateTime: "2026-01-01"),
+                                consent("permit", period: #"{"end":"2026-10"}"#, dateTime: "2026-06-01")]))
+        // An ended later deny does not override an earlier current permit... nor an earlier current deny.
+        XCTAssertFalse(optedOut([consent("permit", dateTime: "2026-01-01"),
+                                 consent("deny", period: #"{"end":"2026-10"}"#, dateTime: "2026-06-01")]))
+        // A malformed period resolves towards privacy: a deny applies, a permit does not.
+        XCTAssertTrue(optedOut([consent("deny", period: #"{"start":"soon"}"#)]))
+        XCTAssertTrue(optedOut([consent("deny", dateTime: "2026-01-01"),
+                                consent("permit", period: #"{"start":"soon"}"#, dateTime: "2026-06-01")]))
+    }
+
+    func testConsentOrderingAndRevocation() {
+        let deny = consent("deny", dateTime: "2026-02-01")
+        let permit = consent("permit", dateTime: "2026-06-15")
+        XCTAssertFalse(optedOut([deny, permit]), "a later permit revokes")
+        XCTAssertFalse(optedOut([permit, deny]), "order of the input does not matter")
+        XCTAssertTrue(optedOut([consent("permit", dateTime: "2026-02-01"), consent("deny", dateTime: "2026-06-15")]),
+                      "a later deny opts out again")
+        XCTAssertTrue(optedOut([deny, permit, consent("deny", useCase: .absent, dateTime: "2026-09-01")]))
+        // A later permit for another use does not revoke.
+        XCTAssertTrue(optedOut([deny, consent("permit", useCase: .no, dateTime: "2026-06-15")]))
+        // A later deny for another use does not override a provider-access permit.
+        XCTAssertFalse(optedOut([consent("permit", dateTime: "2026-02-01"), consent("deny", useCase: .no, dateTime: "2026-06-15")]))
+        // Time zones are compared as instants: 23:00-05:00 on the 15th is 04:00Z on the 16th.
+        XCTAssertTrue(optedOut([consent("permit", dateTime: "2026-06-16T01:00:00Z"),
+                                consent("deny", dateTime: "2026-06-15T23:00:00-05:00")]))
+        // Same instant: the deny wins.
+        XCTAssertTrue(optedOut([consent("permit", dateTime: "2026-06-15"), consent("deny", dateTime: "2026-06-15T00:00:00Z")]))
+    }
+
+    func testConsentOrderingFallsBackToLastUpdated() {
+        XCTAssertFalse(optedOut([consent("deny", dateTime: "2026-02-01"),
+                                 consent("permit", lastUpdated: "2026-06-15T10:00:00.000Z")]))
+        XCTAssertTrue(optedOut([consent("deny", lastUpdated: "2026-08-01T10:00:00.000Z"),
+                                consent("permit", dateTime: "2026-06-15")]))
+        // dateTime wins over lastUpdated on the same Consent.
+        XCTAssertTrue(optedOut([consent("deny", dateTime: "2026-09-01", lastUpdated: "2026-01-01T00:00:00Z"),
+                                consent("permit", dateTime: "2026-06-15", lastUpdated: "2026-11-01T00:00:00Z")]))
+        // Consents with neither are the oldest.
+        XCTAssertTrue(optedOut([consent("permit"), consent("deny", dateTime: "2020-01-01")]))
+        XCTAssertFalse(optedOut([consent("deny"), consent("permit", lastUpdated: "2020-01-01T00:00:00Z")]))
+        // Among undated ones, a deny wins.
+        XCTAssertTrue(optedOut([consent("permit"), consent("deny")]))
+        XCTAssertTrue(optedOut([consent("deny"), consent("permit")]))
+        // An unreadable dateTime falls back too.
+        XCTAssertFalse(optedOut([consent("deny", dateTime: "2026-02-01"),
+                                 consent("permit", dateTime: "yesterday", lastUpdated: "2026-06-15T10:00:00Z")]))
+    }
+
+    // MARK: - ExportReferences
+
+    private func references(_ json: String) -> [ResourceKey] {
+        ExportReferences.additionalReferences(of: object(json), baseURL: Self.base)
+    }
+
+    func testReferencesPerType() {
+        XCTAssertEqual(references(#"{"resourceType":"Group","managingEntity":{"reference":"Organization/o1"},"member":[{"entity":{"reference":"Patient/p1"}}]}"#),
+                       [key("Organization/o1")])
+        XCTAssertEqual(references(#"{"resourceType":"Group","managingEntity":{"reference":"Practitioner/x1"}}"#),
+                       [key("Practitioner/x1")])
+        XCTAssertEqual(references(#"""
+            {"resourceType":"Coverage","policyHolder":{"reference":"Organization/o2"},
+             "subscriber":{"reference":"Organization/o9"},"beneficiary":{"reference":"Patient/p1"},
+             "payor":[{"reference":"Patient/p1"},{"reference":"Organization/o1"},{"reference":"RelatedPerson/r1"},
+                      {"reference":"Organization/o2"}]}
+            """#),
+                       [key("Organization/o1"), key("Organization/o2")])
+        XCTAssertEqual(references(#"""
+            {"resourceType":"PractitionerRole","location":[{"reference":"Location/l1"},{"reference":"Location/l2"}],
+             "organization":{"reference":"Organization/o1"},"practitioner":{"reference":"Practitioner/x1"},
+             "healthcareService":[{"reference":"HealthcareService/h1"}]}
+            """#),
+                       [key("Practitioner/x1"), key("Organization/o1"), key("Location/l1"), key("Location/l2")])
+        XCTAssertEqual(references(#"""
+            {"resourceType":"Patient","managingOrganization":{"reference":"Organization/o1"},
+             "generalPractitioner":[{"reference":"PractitionerRole/r1"},{"reference":"Organization/o1"},
+                                    {"reference":"Practitioner/x1"}],
+             "link":[{"other":{"reference":"Patient/p2"}}]}
+            """#),
+                       [key("PractitionerRole/r1"), key("Organization/o1"), key("Practitioner/x1")])
+        XCTAssertEqual(references(#"{"resourceType":"Practitioner","id":"x1"}"#), [])
+        XCTAssertEqual(references(#"{"resourceType":"Organization","partOf":{"reference":"Organization/o2"}}"#), [])
+        XCTAssertEqual(references(#"{"resourceType":"Location","managingOrganization":{"reference":"Organization/o1"},"partOf":{"reference":"Location/l2"}}"#), [])
+        XCTAssertEqual(references(#"{"resourceType":"RelatedPerson","patient":{"reference":"Patient/p1"}}"#), [])
+        XCTAssertEqual(references(#"{"resourceType":"Consent","organization":[{"reference":"Organization/o1"}]}"#), [])
+        XCTAssertEqual(references(#"{"managingEntity":{"reference":"Organization/o1"}}"#), [])
+    }
+
+    func testReferencesAreLocalOnly() {
+        XCTAssertEqual(references(#"""
+            {"resourceType":"Patient","generalPractitioner":[
+              {"reference":"#contained"},{"reference":"https://other.example.org/Practitioner/x1"},
+              {"reference":"\#(Self.base)/Practitioner/x2"},{"reference":"Practitioner/x2/_history/4"},
+              {"identifier":{"value":"1234567893"}},{"reference":"urn:uuid:2f0d9f4c-ef52-4c55-9c8a-000000000000"},
+              {"reference":"Practitioner/bad_id"}]}
+            """#),
+                       [key("Practitioner/x2")])
+    }
+
+    // MARK: - Subsetting
+
+    private let subsetted = #"{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"SUBSETTED","display":"subsetted"}"#
+
+    func testSubsettedTagPlacementAndIdempotence() {
+        var noMeta = object(#"{"resourceType":"Patient","id":"p1","active":true}"#)
+        Subsetting.addSubsettedTag(&noMeta)
+        XCTAssertEqual(serialized(noMeta), #"{"resourceType":"Patient","id":"p1","meta":{"tag":[\#(subsetted)]},"active":true}"#)
+        Subsetting.addSubsettedTag(&noMeta)
+        XCTAssertEqual(serialized(noMeta), #"{"resourceType":"Patient","id":"p1","meta":{"tag":[\#(subsetted)]},"active":true}"#)
+
+        var noID = object(#"{"resourceType":"Patient","active":true}"#)
+        Subsetting.addSubsettedTag(&noID)
+        XCTAssertEqual(serialized(noID), #"{"resourceType":"Patient","meta":{"tag":[\#(subsetted)]},"active":true}"#)
+
+        var metaNoTag = object(#"{"resourceType":"Patient","id":"p1","meta":{"versionId":"2","profile":["x"]},"active":true}"#)
+        Subsetting.addSubsettedTag(&metaNoTag)
+        XCTAssertEqual(serialized(metaNoTag),
+                       #"{"resourceType":"Patient","id":"p1","meta":{"versionId":"2","profile":["x"],"tag":[\#(subsetted)]},"active":true}"#)
+
+        var otherTags = object(#"{"resourceType":"Patient","id":"p1","meta":{"tag":[{"system":"s","code":"c"}],"security":[]}}"#)
+        Subsetting.addSubsettedTag(&otherTags)
+        Subsetting.addSubsettedTag(&otherTags)
+        XCTAssertEqual(serialized(otherTags),
+                       #"{"resourceType":"Patient","id":"p1","meta":{"tag":[{"system":"s","code":"c"},\#(subsetted)],"security":[]}}"#)
+
+        // A tag with the same system and code (whatever its display) is the same tag.
+        let existing = #"{"resourceType":"Patient","meta":{"tag":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"SUBSETTED"}]}}"#
+        var already = object(existing)
+        Subsetting.addSubsettedTag(&already)
+        XCTAssertEqual(serialized(already), existing)
+        // SUBSETTED under another system is not it.
+        var otherSystem = object(#"{"resourceType":"Patient","meta":{"tag":[{"system":"x","code":"SUBSETTED"}]}}"#)
+        Subsetting.addSubsettedTag(&otherSystem)
+        XCTAssertEqual(otherSystem["meta"]?["tag"]?.arrayValue?.count, 2)
+        // A meta that is not an object is replaced, after id.
+        var badMeta = object(#"{"resourceType":"Patient","meta":null,"id":"p1"}"#)
+        Subsetting.addSubsettedTag(&badMeta)
+        XCTAssertEqual(serialized(badMeta), #"{"resourceType":"Patient","id":"p1","meta":{"tag":[\#(subsetted)]}}"#)
+    }
+
+    func testApplyElements() {
+        let patient = object(#"""
+            {"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"text":{"status":"generated"},
+             "identifier":[{"value":"1"}],"active":true,"name":[{"family":"Doe"}],"birthDate":"1970",
+             "_birthDate":{"extension":[]},"gender":"female"}
+            """#)
+        let untyped = Subsetting.applyElements(patient, selectors: [ElementSelector(type: nil, element: "birthDate"),
+                                                                    ElementSelector(type: nil, element: "name")])
+        XCTAssertTrue(untyped.changed)
+        XCTAssertEqual(serialized(untyped.0),
+                       #"{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","tag":[\#(subsetted)]},"name":[{"family":"Doe"}],"birthDate":"1970","_birthDate":{"extension":[]}}"#)
+
+        // Selectors typed for another type do not apply: unchanged.
+        let other = Subsetting.applyElements(patient, selectors: [ElementSelector(type: "Coverage", element: "status")])
+        XCTAssertFalse(other.changed)
+        XCTAssertEqual(other.0, patient)
+        // No selectors: unchanged.
+        XCTAssertFalse(Subsetting.applyElements(patient, selectors: []).changed)
+
+        // Typed for this type plus typed for another: only this type's apply.
+        let typed = Subsetting.applyElements(patient, selectors: [ElementSelector(type: "Patient", element: "gender"),
+                                                                  ElementSelector(type: "Coverage", element: "name")])
+        XCTAssertEqual(serialized(typed.0),
+                       #"{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","tag":[\#(subsetted)]},"gender":"female"}"#)
+        // Untyped plus typed for this type combine.
+        let mixed = Subsetting.applyElements(patient, selectors: [ElementSelector(type: nil, element: "active"),
+                                                                  ElementSelector(type: "Patient", element: "identifier"),
+                                                                  ElementSelector(type: "Coverage", element: "gender")])
+        XCTAssertEqual(mixed.0.keys, ["resourceType", "id", "meta", "identifier", "active"])
+        // A selector for a missing element removes everything else; meta is created after id.
+        let bare = object(#"{"resourceType":"Coverage","id":"c1","status":"active","payor":[]}"#)
+        let onlyMissing = Subsetting.applyElements(bare, selectors: [ElementSelector(type: nil, element: "value")])
+        XCTAssertTrue(onlyMissing.changed)
+        XCTAssertEqual(serialized(onlyMissing.0), #"{"resourceType":"Coverage","id":"c1","meta":{"tag":[\#(subsetted)]}}"#)
+        // Everything listed: nothing removed, no tag.
+        let all = Subsetting.applyElements(bare, selectors: [ElementSelector(type: "Coverage", element: "status"),
+                                                             ElementSelector(type: nil, element: "payor")])
+        XCTAssertFalse(all.changed)
+        XCTAssertEqual(all.0, bare)
+    }
+
+    func testRemovingMembers() {
+        let group = object(#"""
+            {"resourceType":"Group","id":"g","type":"person","member":[
+              {"entity":{"reference":"Patient/a"}},{"entity":{"reference":"Patient/b"}},{"entity":{"reference":"Patient/c"}}],
+             "characteristic":[]}
+            """#)
+        let none = Subsetting.removingMembers(from: group) { _ in true }
+        XCTAssertEqual(none.removed, 0)
+        XCTAssertEqual(none.0, group)
+
+        let some = Subsetting.removingMembers(from: group) { $0["entity"]?["reference"]?.stringValue != "Patient/b" }
+        XCTAssertEqual(some.removed, 1)
+        XCTAssertEqual(serialized(some.0),
+                       #"{"resourceType":"Group","id":"g","meta":{"tag":[\#(subsetted)]},"type":"person","member":[{"entity":{"reference":"Patient/a"}},{"entity":{"reference":"Patient/c"}}],"characteristic":[]}"#)
+
+        let all = Subsetting.removingMembers(from: group) { _ in false }
+        XCTAssertEqual(all.removed, 3)
+        XCTAssertEqual(serialized(all.0), #"{"resourceType":"Group","id":"g","meta":{"tag":[\#(subsetted)]},"type":"person","characteristic":[]}"#)
+
+        let empty = object(#"{"resourceType":"Group","id":"g"}"#)
+        let untouched = Subsetting.removingMembers(from: empty) { _ in false }
+        XCTAssertEqual(untouched.removed, 0)
+        XCTAssertEqual(untouched.0, empty)
+    }
+}
