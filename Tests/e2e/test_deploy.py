@@ -254,7 +254,11 @@ def test_nginx_site_config_passes_nginx_t(repo_root, tmp_path):
 
     site = (nginx_dir / "atr-export.conf").read_text()
     assert "/etc/atr-export/nginx/" in site
-    site = site.replace("/etc/atr-export/nginx/", f"{nginx_dir}/")
+    snippets = tmp_path / "snippets"
+    shutil.copytree(nginx_dir, snippets)
+    template = (nginx_dir / "secure-link-secret.conf.template").read_text()
+    (snippets / "secure-link-secret.conf").write_text(template.replace("{{signed_url_secret}}", "test-secret-0123456789"))
+    site = site.replace("/etc/atr-export/nginx/", f"{snippets}/")
     site, certs = re.subn(r"(?m)^(\s*ssl_certificate)\s+[^;]+;", rf"\1 {cert};", site)
     site, keys = re.subn(r"(?m)^(\s*ssl_certificate_key)\s+[^;]+;", rf"\1 {key};", site)
     assert certs >= 1 and keys >= 1, "no ssl_certificate/ssl_certificate_key lines to rewrite"
