@@ -20,6 +20,7 @@ run: build-release
 	@[ -f var/appsettings.instance.json ] || echo '{ "BulkDataExport": { "RepeatPeriod": 2000 } }' > var/appsettings.instance.json
 	@STATE_DIR=var BIN_DIR=.build/release scripts/stack.sh start
 	@ATR_INSTANCE_SETTINGS=var/appsettings.instance.json .build/release/atrctl import samples/atr-sample.json
+	@ATR_INSTANCE_SETTINGS=var/appsettings.instance.json scripts/dev-client.sh .build/release demo-client var/clients "system/*.read"
 	@scripts/demo.sh
 
 ## stop: stop what `make run` started

@@ -26,7 +26,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         // Pure logic: parsing, validation, rules. No I/O, no C.
-        .target(name: "ExportDomain", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "ExportDomain", dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]),
         // The only module that talks to SQLite.
         .target(name: "Storage", dependencies: ["ExportDomain", "CSQLite"]),
         // Request handling (router, handlers, error rendering) and configuration loading,
@@ -52,6 +52,7 @@ let package = Package(
             dependencies: [
                 "FHIRService", "Storage", "ExportDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "ExportDomainTests", dependencies: ["ExportDomain"]),

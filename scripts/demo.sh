@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 export ATR_INSTANCE_SETTINGS=${ATR_INSTANCE_SETTINGS:-var/appsettings.instance.json}
 bin=${BIN_DIR:-.build/release}
 base=$("$bin/atrctl" config public_base_url)
-curl=(curl -sS --fail-with-body --cacert var/tls/ca.pem)
+# A token for the demo client (registered by `make run`); real clients get theirs from
+# POST /auth/token with a signed client assertion.
+token=$("$bin/atrctl" token --client demo-client --scope "system/*.read")
+curl=(curl -sS --fail-with-body --cacert var/tls/ca.pem -H "Authorization: Bearer $token")
 group=atr-group-sunrise
 types=Group,Patient,Coverage,RelatedPerson,Practitioner,PractitionerRole,Organization,Location
 

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+port=${E2E_PORT:-9443}
 export STATE_DIR="$root/var/test"
 export BIN_DIR="$root/.build/debug"
 export ATR_INSTANCE_SETTINGS="$STATE_DIR/appsettings.instance.json"
@@ -11,24 +12,29 @@ rm -rf "$STATE_DIR"
 mkdir -p "$STATE_DIR"
 cat > "$ATR_INSTANCE_SETTINGS" <<JSON
 {
-  "PublicBaseUrl": "https://localhost:9443/fhir",
+  "PublicBaseUrl": "https://localhost:$port/fhir",
   "Database": { "Path": "$STATE_DIR/db/atr.sqlite" },
   "FastCGI": { "Socket": "$STATE_DIR/run/atr-fcgi.sock", "Threads": 4 },
   "RequestBodyLimit": 2097152,
   "BulkDataExport": { "RepeatPeriod": 300 },
   "TaskFileManagement": { "StorageService": { "StoragePath": "$STATE_DIR/tasks" } },
-  "SignedUrls": { "SecretFile": "$STATE_DIR/secrets/url-signing.key" }
+  "SignedUrls": { "SecretFile": "$STATE_DIR/secrets/url-signing.key" },
+  "SmartAuthorizationOptions": { "SigningKeyFile": "$STATE_DIR/secrets/token-signing-key.pem" }
 }
 JSON
 scripts/python-env.sh
 trap 'scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
 scripts/stack.sh start
 "$BIN_DIR/atrctl" import samples/atr-sample.json
-export ATR_BASE="https://localhost:9443/fhir"
+# The suite's admin client: every scope, every Group; tests mint its tokens with `atrctl token`.
+scripts/dev-client.sh "$BIN_DIR" e2e-admin "$STATE_DIR/clients" "system/*.read system/*.write"
+export ATR_TEST_CLIENT=e2e-admin
+export ATR_BASE="https://localhost:$port/fhir"
 export ATR_CA="$STATE_DIR/tls/ca.pem"
 # requests prefers REQUESTS_CA_BUNDLE over a session's verify=; point every client at the dev CA.
 export REQUESTS_CA_BUNDLE="$ATR_CA" SSL_CERT_FILE="$ATR_CA" CURL_CA_BUNDLE="$ATR_CA"
 export ATR_BIN="$BIN_DIR"
 export ATR_MAX_BODY=2097152
 export ATR_ROOT="$root"
+export ATR_STATE_DIR="$STATE_DIR"
 .venv/bin/python -m pytest -q Tests/e2e "$@"

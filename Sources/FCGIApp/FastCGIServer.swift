@@ -11,7 +11,7 @@ enum FastCGIServer {
         FCGX_IsCGI() == 0
     }
 
-    static func serve(socketPath: String, settings: Settings, logger: Logger) {
+    static func serve(socketPath: String, settings: Settings, security: SecurityContext, logger: Logger) {
         guard FCGX_Init() == 0 else { fail("FCGX_Init failed", logger) }
         let directory = (socketPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
@@ -20,17 +20,17 @@ enum FastCGIServer {
         guard descriptor >= 0 else { fail("cannot listen on \(socketPath)", logger) }
         // nginx workers share our group in the dev stack; in production systemd's socket unit sets the mode.
         chmod(socketPath, 0o660)
-        serve(listenDescriptor: descriptor, settings: settings, logger: logger)
+        serve(listenDescriptor: descriptor, settings: settings, security: security, logger: logger)
     }
 
-    static func serve(listenDescriptor: Int32, settings: Settings, logger: Logger) -> Never {
+    static func serve(listenDescriptor: Int32, settings: Settings, security: SecurityContext, logger: Logger) -> Never {
         guard FCGX_Init() == 0 else { fail("FCGX_Init failed", logger) }
         let stopping = installShutdownHandlers(listenDescriptor: listenDescriptor, logger: logger)
         let workers = DispatchGroup()
         for index in 0..<settings.fastCGIThreads {
             workers.enter()
             let thread = Thread {
-                acceptLoop(listenDescriptor: listenDescriptor, settings: settings, logger: logger)
+                acceptLoop(listenDescriptor: listenDescriptor, settings: settings, security: security, logger: logger)
                 workers.leave()
             }
             thread.name = "fcgi-\(index)"
@@ -42,10 +42,10 @@ enum FastCGIServer {
         exit(0)
     }
 
-    private static func acceptLoop(listenDescriptor: Int32, settings: Settings, logger: Logger) {
+    private static func acceptLoop(listenDescriptor: Int32, settings: Settings, security: SecurityContext, logger: Logger) {
         let service: FHIRService
         do {
-            service = FHIRService(settings: settings, database: try ConfigurationLoader.openDatabase(settings), logger: logger)
+            service = FHIRService(settings: settings, database: try ConfigurationLoader.openDatabase(settings), security: security, logger: logger)
         } catch {
             fail("cannot open the database \(settings.databasePath): \(error)", logger)
         }

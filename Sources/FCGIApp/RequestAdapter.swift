@@ -11,7 +11,8 @@ enum RequestAdapter {
         if let contentType = parameters["CONTENT_TYPE"], !contentType.isEmpty { headers["content-type"] = contentType }
         let path = parameters["DOCUMENT_URI"] ?? ((parameters["SCRIPT_NAME"] ?? "") + (parameters["PATH_INFO"] ?? ""))
         return HTTPRequest(method: parameters["REQUEST_METHOD"] ?? "GET", path: path,
-                           query: parameters["QUERY_STRING"] ?? "", headers: headers, body: body)
+                           query: parameters["QUERY_STRING"] ?? "", headers: headers, body: body,
+                           originalURI: parameters["ATR_ORIGINAL_URI"])
     }
 
     /// The declared body length; nil when absent, or an error response when it is unusable

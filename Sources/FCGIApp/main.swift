@@ -14,11 +14,18 @@ let arguments = CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()
 var settings = ConfigurationLoader.loadOrExit(program: "atr-fcgi")
 if let threads = arguments.threads { settings.fastCGIThreads = threads }
 let logger = Logger(label: "atr-fcgi")
+let security: SecurityContext
+do {
+    security = try SecurityContext(settings: settings.smart, logger: logger)
+} catch {
+    FileHandle.standardError.write(Data("atr-fcgi: \(error)\n".utf8))
+    exit(78)
+}
 
 if let socketPath = arguments.socketPath {
-    FastCGIServer.serve(socketPath: socketPath, settings: settings, logger: logger)
+    FastCGIServer.serve(socketPath: socketPath, settings: settings, security: security, logger: logger)
 } else if FastCGIServer.standardInputIsFastCGISocket {
-    FastCGIServer.serve(listenDescriptor: 0, settings: settings, logger: logger)
+    FastCGIServer.serve(listenDescriptor: 0, settings: settings, security: security, logger: logger)
 } else {
-    exit(CGIRunner.run(settings: settings, logger: logger))
+    exit(CGIRunner.run(settings: settings, security: security, logger: logger))
 }

@@ -3,12 +3,20 @@ import Storage
 
 /// `POST {base}` with a batch or transaction Bundle.
 extension FHIRService {
-    func handleBundle(_ request: HTTPRequest) throws -> HTTPResponse {
+    func handleBundle(_ request: HTTPRequest, access: Access) throws -> HTTPResponse {
         guard MediaType.isJSONResource(request.header("content-type")) else {
             throw FHIRError(status: 415, code: .notSupported, "Content-Type must be application/fhir+json or application/json")
         }
         let newId = environment.newId
         let bundle = try BundleRequest.parse(request.body) { newId() }
+        for case .success(let entry) in bundle.entries {
+            let key = ResourceKey(type: entry.type, id: entry.id)
+            switch entry.method {
+            case .post: try access.requireWrite(entry.type, action: "c")
+            case .put: try access.requireWrite(entry.type, action: try writeAction(key))
+            case .delete: try access.requireWrite(entry.type, action: "d")
+            }
+        }
         let now = environment.now()
         let responses: [JSONValue]
         switch bundle.kind {

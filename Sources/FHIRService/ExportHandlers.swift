@@ -9,29 +9,55 @@ extension FHIRService {
         "$davinci-data-export": .davinciDataExport, "$export": .export,
     ]
 
-    func kickoff(_ request: HTTPRequest, groupId: String, operation: ExportOperation, relativePath: String) throws -> HTTPResponse {
+    func kickoff(_ request: HTTPRequest, groupId: String, operation: ExportOperation, relativePath: String,
+                 access: Access) throws -> HTTPResponse {
         try allow(request, ["GET", "POST"])
         try ResourceInput.checkURLId(groupId)
         guard let query = request.queryItems else {
             throw FHIRError.badRequest(.invalid, "The query string is not validly percent-encoded")
         }
         let requestURL = settings.publicBaseURL + relativePath + (request.query.isEmpty ? "" : "?\(request.query)")
-        let exportRequest = try ExportKickoff.parse(
+        var exportRequest = try ExportKickoff.parse(
             method: request.method, operation: operation, groupId: groupId, query: query,
             accept: request.header("accept"), prefer: request.header("prefer"), contentType: request.header("content-type"),
             body: request.body, now: environment.now(), requestURL: requestURL
         )
+        try authorize(&exportRequest, access: access)
         guard case .found = try database.read(ResourceKey(type: "Group", id: groupId)) else {
             throw FHIRError.notFound("Group/\(groupId) is not known")
         }
         let taskId = environment.newId()
         try database.writeTransaction {
-            try database.createTask(id: taskId, clientId: nil, request: exportRequest.toJSON().serialized(), now: environment.now())
+            try database.createTask(id: taskId, clientId: access.clientId, request: exportRequest.toJSON().serialized(), now: environment.now())
         }
         logger.info("export queued", metadata: ["task-id": "\(taskId)", "group-id": "\(groupId)"])
         let outcome = OperationOutcome.single(severity: .information, code: .informational,
                                               diagnostics: "The export of Group/\(groupId) was accepted as task \(taskId)")
         return .fhir(202, outcome, headers: [HTTPHeader("Content-Location", statusURL(taskId))])
+    }
+
+    /// Firely's rule: `$davinci-data-export` reads Consents to honour opt-outs, so it needs read on
+    /// Group, Patient, Coverage and Consent plus every requested type. The `$export` alias serves
+    /// generic clients (smart-fetch asks only for compartment types and the provider types): it
+    /// needs read on the requested types, and without `_type` exports the ATR types the token
+    /// can read. Opt-outs are honoured either way. The Group must be one the client is registered for.
+    private func authorize(_ exportRequest: inout ExportRequest, access: Access) throws {
+        try access.requireGroup(exportRequest.groupId)
+        guard let client = access.client else { return }
+        switch exportRequest.operation {
+        case .davinciDataExport:
+            try access.requireRead(["Group", "Patient", "Coverage", "Consent"] + exportRequest.types)
+        case .export:
+            if exportRequest.typesRequested {
+                try access.requireRead(exportRequest.types)
+            } else {
+                exportRequest.types = client.scopes.readableTypes(among: ExportRequest.atrTypes)
+                guard !exportRequest.types.isEmpty else {
+                    throw FHIRError(status: 403, code: .forbidden, "The access token can read none of the exportable types ("
+                                    + ExportRequest.atrTypes.joined(separator: ", ") + ")")
+                }
+            }
+        }
     }
 
     func statusURL(_ taskId: String) -> String {
@@ -44,11 +70,14 @@ extension FHIRService {
                              "Only Group-level export is supported (Group/{id}/$davinci-data-export or Group/{id}/$export), not '\(path)'")
     }
 
-    func exportStatus(_ request: HTTPRequest) throws -> HTTPResponse {
+    func exportStatus(_ request: HTTPRequest, access: Access) throws -> HTTPResponse {
         let taskId = try taskIdParameter(request)
+        guard let task = try database.task(taskId), access.owns(task) else {
+            throw FHIRError.notFound("No export task '\(taskId)'")
+        }
         switch request.method {
         case "GET", "HEAD":
-            return try statusResponse(taskId)
+            return try statusResponse(task)
         case "DELETE":
             return try cancel(taskId)
         default:
@@ -67,10 +96,8 @@ extension FHIRService {
         return id
     }
 
-    private func statusResponse(_ taskId: String) throws -> HTTPResponse {
-        guard let task = try database.task(taskId) else {
-            throw FHIRError.notFound("No export task '\(taskId)'")
-        }
+    private func statusResponse(_ task: ExportTask) throws -> HTTPResponse {
+        let taskId = task.id
         switch task.state {
         case .queued, .active:
             let retryAfter = max(1, min(5, settings.bulkDataExport.repeatPeriodMilliseconds / 1000))
@@ -109,14 +136,14 @@ extension FHIRService {
 
     /// Firely's download endpoint: checks the task and file, then lets nginx send the bytes
     /// from an internal location (`X-Accel-Redirect`).
-    func exportFileRequest(_ request: HTTPRequest) throws -> HTTPResponse {
+    func exportFileRequest(_ request: HTTPRequest, access: Access) throws -> HTTPResponse {
         try allow(request, ["GET", "HEAD"])
         let taskId = try taskIdParameter(request)
         let names = (request.queryItems ?? []).filter { $0.name == "filename" }.map(\.value)
         guard names.count == 1, let name = names.first else {
             throw FHIRError.badRequest(.required, "The filename parameter is required once")
         }
-        guard let task = try database.task(taskId), task.state == .complete,
+        guard let task = try database.task(taskId), access.owns(task), task.state == .complete,
               let manifest = task.manifest.flatMap({ try? JSONParser.parse($0) }).flatMap(ExportManifest.init(stored:)),
               manifest.fileNames.contains(name) else {
             throw FHIRError.notFound("No file '\(name)' in export task '\(taskId)'")

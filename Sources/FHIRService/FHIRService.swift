@@ -7,12 +7,15 @@ import Storage
 public final class FHIRService {
     public let settings: Settings
     let database: Database
+    let security: SecurityContext
     let environment: ServiceEnvironment
     let logger: Logger
 
-    public init(settings: Settings, database: Database, environment: ServiceEnvironment = .live, logger: Logger) {
+    public init(settings: Settings, database: Database, security: SecurityContext,
+                environment: ServiceEnvironment = .live, logger: Logger) {
         self.settings = settings
         self.database = database
+        self.security = security
         self.environment = environment
         self.logger = logger
     }
@@ -27,27 +30,39 @@ public final class FHIRService {
 
     /// The request routes, relative to the FHIR base path.
     private func route(_ request: HTTPRequest) throws -> HTTPResponse {
+        switch request.path {
+        case "/auth/token": return token(request)
+        case FileDownloadAuthorization.path: return try authorizeFileDownload(request)
+        default: break
+        }
         guard let segments = relativeSegments(request.path) else {
             throw FHIRError.notFound("No FHIR endpoint at '\(request.path)'; the FHIR base is \(settings.publicBaseURL)")
         }
         if request.body.count > settings.requestBodyLimit {
             throw ErrorResponder.bodyTooLarge(limit: settings.requestBodyLimit)
         }
+        // Open to anyone: what a client needs to find out how to get a token.
+        if segments == ["metadata"] {
+            try allow(request, ["GET", "HEAD"])
+            return .fhir(200, CapabilityStatementBuilder.make(baseURL: settings.publicBaseURL, tokenEndpoint: settings.smart.tokenEndpoint))
+        }
+        if segments == [".well-known", "smart-configuration"] {
+            try allow(request, ["GET", "HEAD"])
+            return smartConfiguration()
+        }
+        let access = Access(client: try security.authenticate(authorization: request.header("authorization"), now: environment.now()))
         if let operation = segments.last, operation.hasPrefix("$") {
-            return try routeOperation(request, segments: segments)
+            return try routeOperation(request, segments: segments, access: access)
         }
         switch (request.method, segments.count) {
         case ("POST", 0):
-            return try handleBundle(request)
-        case (_, 1) where segments[0] == "metadata":
-            try allow(request, ["GET", "HEAD"])
-            return .fhir(200, CapabilityStatementBuilder.make(baseURL: settings.publicBaseURL))
+            return try handleBundle(request, access: access)
         case (_, 1):
             let type = segments[0]
             try ResourceInput.checkURLType(type)
             switch request.method {
-            case "POST": return try create(request, type: type)
-            case "GET", "HEAD": return try search(request, type: type)
+            case "POST": return try create(request, type: type, access: access)
+            case "GET", "HEAD": return try search(request, type: type, access: access)
             default: throw ErrorResponder.methodNotAllowed(request.method, allowed: ["GET", "POST"])
             }
         case (_, 2):
@@ -55,9 +70,9 @@ public final class FHIRService {
             try ResourceInput.checkURLType(key.type)
             try ResourceInput.checkURLId(key.id)
             switch request.method {
-            case "GET", "HEAD": return try read(key)
-            case "PUT": return try update(request, key: key)
-            case "DELETE": return try delete(key)
+            case "GET", "HEAD": return try read(key, access: access)
+            case "PUT": return try update(request, key: key, access: access)
+            case "DELETE": return try delete(key, access: access)
             default: throw ErrorResponder.methodNotAllowed(request.method, allowed: ["GET", "PUT", "DELETE"])
             }
         default:
@@ -69,16 +84,17 @@ public final class FHIRService {
     }
 
     /// `$operation` URLs: export kick-off at Group level, status, file request.
-    private func routeOperation(_ request: HTTPRequest, segments: [String]) throws -> HTTPResponse {
+    private func routeOperation(_ request: HTTPRequest, segments: [String], access: Access) throws -> HTTPResponse {
         let operation = segments[segments.count - 1]
         let relativePath = "/" + segments.joined(separator: "/")
         switch (segments.count, operation) {
         case (1, "$exportstatus"):
-            return try exportStatus(request)
+            return try exportStatus(request, access: access)
         case (1, "$exportfilerequest"):
-            return try exportFileRequest(request)
+            return try exportFileRequest(request, access: access)
         case (3, _) where segments[0] == "Group" && Self.exportOperations[operation] != nil:
-            return try kickoff(request, groupId: segments[1], operation: Self.exportOperations[operation]!, relativePath: relativePath)
+            return try kickoff(request, groupId: segments[1], operation: Self.exportOperations[operation]!,
+                               relativePath: relativePath, access: access)
         case (_, _) where Self.exportOperations[operation] != nil:
             throw unsupportedExportLevel(relativePath)
         default:

@@ -10,13 +10,17 @@ public struct HTTPRequest: Sendable {
     /// Header values by lower-cased name (`accept`, `prefer`, `content-type`, `authorization`).
     public var headers: [String: String]
     public var body: [UInt8]
+    /// For nginx's `auth_request` subrequest: the URI of the request being authorised
+    /// (the FastCGI parameter `ATR_ORIGINAL_URI`, set only by that internal location).
+    public var originalURI: String?
 
-    public init(method: String, path: String, query: String, headers: [String: String], body: [UInt8]) {
+    public init(method: String, path: String, query: String, headers: [String: String], body: [UInt8], originalURI: String? = nil) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.originalURI = originalURI
     }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }

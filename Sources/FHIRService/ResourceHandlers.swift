@@ -3,7 +3,8 @@ import Storage
 
 /// FHIR REST interactions on single resources: read, create, update, delete.
 extension FHIRService {
-    func read(_ key: ResourceKey) throws -> HTTPResponse {
+    func read(_ key: ResourceKey, access: Access) throws -> HTTPResponse {
+        try access.requireRead([key.type])
         switch try database.read(key) {
         case .found(let stored):
             return .fhir(200, bytes: stored.json, headers: versionHeaders(stored))
@@ -15,7 +16,8 @@ extension FHIRService {
         }
     }
 
-    func create(_ request: HTTPRequest, type: String) throws -> HTTPResponse {
+    func create(_ request: HTTPRequest, type: String, access: Access) throws -> HTTPResponse {
+        try access.requireWrite(type, action: "c")
         var resource = try resourceBody(request)
         try ResourceInput.checkType(resource, type: type)
         resource["id"] = nil
@@ -25,7 +27,8 @@ extension FHIRService {
         return writeResponse(201, stored, request: request)
     }
 
-    func update(_ request: HTTPRequest, key: ResourceKey) throws -> HTTPResponse {
+    func update(_ request: HTTPRequest, key: ResourceKey, access: Access) throws -> HTTPResponse {
+        try access.requireWrite(key.type, action: try writeAction(key))
         let resource = try resourceBody(request)
         try ResourceInput.checkUpdate(resource, type: key.type, id: key.id)
         let now = environment.now()
@@ -33,7 +36,8 @@ extension FHIRService {
         return writeResponse(created ? 201 : 200, stored, request: request)
     }
 
-    func delete(_ key: ResourceKey) throws -> HTTPResponse {
+    func delete(_ key: ResourceKey, access: Access) throws -> HTTPResponse {
+        try access.requireWrite(key.type, action: "d")
         let now = environment.now()
         switch try database.writeTransaction({ try database.delete(key, now: now) }) {
         case .deleted(let versionId):
@@ -43,6 +47,12 @@ extension FHIRService {
         case .missing:
             throw FHIRError.notFound("\(key) is not known")
         }
+    }
+
+    /// A PUT creates (`c`) or updates (`u`) depending on whether the resource exists now.
+    func writeAction(_ key: ResourceKey) throws -> Character {
+        if case .found = try database.read(key) { return "u" }
+        return "c"
     }
 
     /// The body of a PUT or POST as a checked resource.

@@ -70,11 +70,13 @@ final class ExportBuilder {
                 guard case .object(let element)? = try? JSONParser.parse(Array(bytes[range])),
                       let member = ATRMembership.member(element, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
                 else { return }
-                if let requested, !requested.contains(member.patient) { return }
+                // Opt-outs are looked up for every member, requested or not: the exported
+                // Group must never list an opted-out member.
                 if try isOptedOut(member.patient) {
                     optedOut.insert(member.patient.id)
                     return
                 }
+                if let requested, !requested.contains(member.patient) { return }
                 requestedFound.insert(member.patient)
                 try exportMember(member)
             }
@@ -183,8 +185,8 @@ final class ExportBuilder {
     /// The Group as stored, without opted-out members (then tagged SUBSETTED). The member
     /// array is copied element by element, never parsed as a whole.
     private func exportGroup(_ group: (lastUpdated: String, json: [UInt8]), optedOut: Set<String>) throws {
-        guard inWindow(group.lastUpdated) else { return }
         try followReferences(of: group.json, depth: 1)
+        guard inWindow(group.lastUpdated) else { return }
         guard !optedOut.isEmpty else {
             try emit("Group", group.json)
             return

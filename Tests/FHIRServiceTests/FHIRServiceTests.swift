@@ -13,9 +13,11 @@ final class FHIRServiceTests: XCTestCase {
         var settings = try SettingsBuilder.build(layers: [], environment: [:])
         settings.databasePath = directory.appendingPathComponent("db/atr.sqlite").path
         settings.requestBodyLimit = 2048
+        settings.smart.enabled = false
         let ids = IdSequence()
         let environment = ServiceEnvironment(now: { FHIRInstant(millisecondsSinceEpoch: 1_795_708_504_123) }, newId: { ids.next() })
         service = FHIRService(settings: settings, database: try ConfigurationLoader.openDatabase(settings),
+                              security: try SecurityContext(settings: settings.smart, logger: Logger(label: "test")),
                               environment: environment, logger: Logger(label: "test"))
     }
 

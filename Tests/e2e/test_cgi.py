@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from fhir_support import (
+    current_token,
     FHIR_CONTENT_TYPE, FHIR_JSON, LAST_UPDATED_RE, assert_absent, dumps, fhir_json, patient,
     without_server_meta,
 )
@@ -51,8 +52,9 @@ def run_cgi(atr_fcgi, instance_settings, repo_root):
             "SERVER_PROTOCOL": "HTTP/1.1",
             "HTTP_ACCEPT": FHIR_JSON,
         })
-        if os.environ.get("ATR_TOKEN"):
-            env["HTTP_AUTHORIZATION"] = f"Bearer {os.environ['ATR_TOKEN']}"
+        token = current_token()
+        if token:
+            env["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         if body:
             env["CONTENT_LENGTH"] = str(len(body))
         if content_type is not None:

@@ -15,6 +15,8 @@ public enum NginxTemplate {
             "working_directory": workingDirectory,
             "public_base_url": settings.publicBaseURL,
             "signed_url_secret": settings.signedURLSecret,
+            "files_auth_request": settings.smart.enabled && settings.bulkDataExport.requiresAccessToken
+                ? "auth_request \(FileDownloadAuthorizationPath.path);" : "# requiresAccessToken is off: the signed URL suffices",
         ]
     }
 
@@ -51,4 +53,9 @@ public enum NginxTemplate {
         if parts.count == 2, let port = Int(parts[1]) { return port }
         return url.hasPrefix("https://") ? 443 : 80
     }
+}
+
+/// Where nginx sends `auth_request` subrequests for file downloads (an internal location).
+public enum FileDownloadAuthorizationPath {
+    public static let path = "/_auth/files"
 }

@@ -19,6 +19,7 @@ public struct Settings: Sendable, Equatable {
     public var signedURLLifetimeSeconds: Int
     /// The secret read from `signedURLSecretFile` by the loader (empty until then).
     public var signedURLSecret: String = ""
+    public var smart: SmartSettings
     /// `ResourceRedactionOptions.Redactions`: redaction name → (FHIR versions, OmitElements).
     public var redactions: [String: Redaction]
 
@@ -54,4 +55,26 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
     }
 
     public var description: String { "configuration error at '\(key)': \(problem)" }
+}
+
+/// `SmartAuthorizationOptions`: who issues the bearer tokens this server accepts.
+public struct SmartSettings: Sendable, Equatable {
+    /// Off only for closed test setups: then no request needs a token.
+    public var enabled: Bool
+    /// The built-in token endpoint (`/auth/token`); off when an external issuer is configured.
+    public var builtInAuthorizationServer: Bool
+    /// Expected `iss` of access tokens (default: `{origin}/auth`).
+    public var issuer: String
+    /// Expected `aud` of access tokens (default: the public base URL).
+    public var audience: String
+    /// Lifetime of issued access tokens in seconds (at most 300).
+    public var tokenLifetimeSeconds: Int
+    /// PEM file with the ES384 key the built-in server signs tokens with.
+    public var signingKeyFile: String
+    /// JWKS of an external issuer (when the built-in server is off).
+    public var jwksURL: String
+    public var jwksFetchTimeoutMilliseconds: Int
+    /// The token endpoint clients are told about: `https://host:port/auth/token` for the built-in
+    /// server, or `TokenEndpoint` for an external one.
+    public var tokenEndpoint: String
 }

@@ -145,6 +145,7 @@ public enum SettingsBuilder {
             taskFileStoragePath: try reader.string("TaskFileManagement.StorageService.StoragePath"),
             signedURLSecretFile: try reader.string("SignedUrls.SecretFile"),
             signedURLLifetimeSeconds: try reader.duration("SignedUrls.Lifetime", minimum: 1),
+            smart: try smart(reader, baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL),
             redactions: try redactions(reader)
         )
     }
@@ -166,6 +167,30 @@ public enum SettingsBuilder {
             throw ConfigurationError(key: key, "must include a path such as /fhir, not '\(url)'")
         }
         return path
+    }
+
+    private static func smart(_ reader: SettingsReader, baseURL: String) throws -> SmartSettings {
+        let prefix = "SmartAuthorizationOptions"
+        let origin = baseURL.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).prefix(3).joined(separator: "/")
+        let issuer = reader.value("\(prefix).Issuer")?.stringValue ?? ""
+        let audience = reader.value("\(prefix).Audience")?.stringValue ?? ""
+        let builtIn = try reader.bool("\(prefix).BuiltInAuthorizationServer")
+        let jwksURL = reader.value("\(prefix).JwksUrl")?.stringValue ?? ""
+        let enabled = try reader.bool("\(prefix).Enabled")
+        if enabled && !builtIn && jwksURL.isEmpty {
+            throw ConfigurationError(key: "\(prefix).JwksUrl", "is required when BuiltInAuthorizationServer is false")
+        }
+        return SmartSettings(
+            enabled: enabled,
+            builtInAuthorizationServer: builtIn,
+            issuer: issuer.isEmpty ? "\(origin)/auth" : issuer,
+            audience: audience.isEmpty ? baseURL : audience,
+            tokenLifetimeSeconds: try reader.integer("\(prefix).TokenLifetime", in: 10...300),
+            signingKeyFile: try reader.string("\(prefix).SigningKeyFile"),
+            jwksURL: jwksURL,
+            jwksFetchTimeoutMilliseconds: try reader.integer("\(prefix).JwksFetchTimeout", in: 100...60000),
+            tokenEndpoint: (reader.value("\(prefix).TokenEndpoint")?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? "\(origin)/auth/token"
+        )
     }
 
     private static func redactions(_ reader: SettingsReader) throws -> [String: Settings.Redaction] {

@@ -21,6 +21,17 @@ extension Settings {
       "TaskFileManagement": {
         "StorageService": { "StorageType": "LocalFile", "StoragePath": "var/tasks" }
       },
+      "SmartAuthorizationOptions": {
+        "Enabled": true,
+        "BuiltInAuthorizationServer": true,
+        "Issuer": "",
+        "Audience": "",
+        "TokenLifetime": 300,
+        "SigningKeyFile": "var/secrets/token-signing-key.pem",
+        "JwksUrl": "",
+        "TokenEndpoint": "",
+        "JwksFetchTimeout": 5000
+      },
       "SignedUrls": { "SecretFile": "var/secrets/url-signing.key", "Lifetime": "01:00:00" },
       "ResourceRedactionOptions": {
         "Redactions": {

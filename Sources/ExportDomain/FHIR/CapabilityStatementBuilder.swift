@@ -8,7 +8,7 @@ public enum CapabilityStatementBuilder {
     public static let exportTypes = ["Group", "Patient", "Coverage", "RelatedPerson", "Practitioner",
                                      "PractitionerRole", "Organization", "Location", "Consent"]
 
-    public static func make(baseURL: String) -> JSONValue {
+    public static func make(baseURL: String, tokenEndpoint: String) -> JSONValue {
         let interactions: JSONValue = .array(["read", "create", "update", "delete"].map { code in
             .object(JSONObject([("code", .string(code))]))
         })
@@ -26,11 +26,27 @@ public enum CapabilityStatementBuilder {
                     searchParam("identifier", "token"),
                     searchParam("name", "string"),
                 ])
+                resource["operation"] = .array([
+                    operation("davinci-data-export", "http://hl7.org/fhir/us/davinci-atr/OperationDefinition/davinci-data-export"),
+                    operation("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"),
+                ])
             }
             return .object(resource)
         }
+        let security = JSONObject([
+            ("extension", .array([.object(JSONObject([
+                ("url", .string("http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris")),
+                ("extension", .array([.object(JSONObject([("url", .string("token")), ("valueUri", .string(tokenEndpoint))]))])),
+            ]))])),
+            ("service", .array([.object(JSONObject([("coding", .array([.object(JSONObject([
+                ("system", .string("http://terminology.hl7.org/CodeSystem/restful-security-service")),
+                ("code", .string("SMART-on-FHIR")),
+            ]))]))]))])),
+            ("description", .string("SMART Backend Services: client_credentials with private_key_jwt (RS384, ES384)")),
+        ])
         let rest = JSONObject([
             ("mode", .string("server")),
+            ("security", .object(security)),
             ("resource", .array(resources)),
             ("interaction", .array([.object(JSONObject([("code", .string("transaction"))])),
                                     .object(JSONObject([("code", .string("batch"))]))])),
@@ -40,6 +56,7 @@ public enum CapabilityStatementBuilder {
             ("status", .string("active")),
             ("date", .string("2026-11-26")),
             ("kind", .string("instance")),
+            ("instantiates", .array([.string("http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data")])),
             ("software", .object(JSONObject([("name", .string(softwareName)), ("version", .string(softwareVersion))]))),
             ("implementation", .object(JSONObject([("description", .string("Da Vinci ATR member attribution export")),
                                                    ("url", .string(baseURL))]))),
@@ -47,6 +64,10 @@ public enum CapabilityStatementBuilder {
             ("format", .array([.string("application/fhir+json"), .string("json")])),
             ("rest", .array([.object(rest)])),
         ]))
+    }
+
+    private static func operation(_ name: String, _ definition: String) -> JSONValue {
+        .object(JSONObject([("name", .string(name)), ("definition", .string(definition))]))
     }
 
     private static func searchParam(_ name: String, _ type: String) -> JSONValue {

@@ -1,0 +1,52 @@
+import ExportDomain
+import Storage
+
+/// Who is calling, from a verified bearer token; nil everywhere when SMART is switched off.
+public struct AuthenticatedClient: Sendable {
+    public var clientId: String
+    public var scopes: ScopeSet
+    public var groups: [String]
+    public var expiresAt: FHIRInstant
+}
+
+/// The authorisation decisions of one request. With SMART off (`client` nil) everything is allowed.
+struct Access {
+    let client: AuthenticatedClient?
+
+    var clientId: String? { client?.clientId }
+
+    /// 403 naming every missing read scope.
+    func requireRead(_ types: [String]) throws {
+        guard let client else { return }
+        let missing = client.scopes.missingRead(types)
+        guard missing.isEmpty else {
+            throw FHIRError(status: 403, code: .forbidden,
+                            "The access token lacks read access to \(missing.joined(separator: ", ")) (e.g. scope "
+                                + missing.map { "system/\($0).read" }.joined(separator: " ") + ")")
+        }
+    }
+
+    /// `action`: `c` create, `u` update, `d` delete (SMART v2 letters; v1 `write` covers all three).
+    func requireWrite(_ type: String, action: Character) throws {
+        guard let client else { return }
+        guard client.scopes.canWrite(type, action: action) else {
+            let word = ["c": "create", "u": "update", "d": "delete"][action] ?? "write"
+            throw FHIRError(status: 403, code: .forbidden,
+                            "The access token lacks \(word) access to \(type) (scope system/\(type).write or system/\(type).\(action))")
+        }
+    }
+
+    /// A client may export only the Groups it is registered for (`*` = all).
+    func requireGroup(_ groupId: String) throws {
+        guard let client else { return }
+        guard client.groups.contains("*") || client.groups.contains(groupId) else {
+            throw FHIRError(status: 403, code: .forbidden, "Client '\(client.clientId)' is not registered for Group/\(groupId)")
+        }
+    }
+
+    /// Another client's task does not exist as far as this client can tell.
+    func owns(_ task: ExportTask) -> Bool {
+        guard let client else { return true }
+        return task.clientId == client.clientId
+    }
+}

@@ -1,0 +1,73 @@
+import ExportDomain
+import Foundation
+import Logging
+import Storage
+
+/// Process-wide security state shared by all worker threads: the keys tokens are checked
+/// against, the built-in issuer's signer, and caches (verified tokens until their `exp`,
+/// fetched JWKS per their Cache-Control).
+public final class SecurityContext: @unchecked Sendable {
+    let settings: SmartSettings
+    public let signer: AccessTokenSigner?
+    let jwksFetcher: JWKSFetcher
+    private let lock = NSLock()
+    private var verifiedTokens: [String: AuthenticatedClient] = [:]
+
+    /// Reads the signing key (built-in issuer); fails at start when it is missing or unusable.
+    public init(settings: SmartSettings, logger: Logger) throws {
+        self.settings = settings
+        jwksFetcher = JWKSFetcher(timeoutMilliseconds: settings.jwksFetchTimeoutMilliseconds, logger: logger)
+        if settings.enabled && settings.builtInAuthorizationServer {
+            guard let data = FileManager.default.contents(atPath: settings.signingKeyFile) else {
+                throw ConfigurationError(key: "SmartAuthorizationOptions.SigningKeyFile",
+                                         "cannot read \(settings.signingKeyFile); create it with `atrctl secrets init`")
+            }
+            do {
+                signer = try AccessTokenSigner(privateKeyPEM: String(decoding: data, as: UTF8.self), kid: "atr-export-1")
+            } catch {
+                throw ConfigurationError(key: "SmartAuthorizationOptions.SigningKeyFile", "\(settings.signingKeyFile) is not a P-384 private key in PEM: \(error)")
+            }
+        } else {
+            signer = nil
+        }
+    }
+
+    /// The keys access tokens must be signed with: our own, or the external issuer's JWKS.
+    func tokenKeys() throws -> [JWK] {
+        if let signer {
+            return try JWKSet(json: .object(JSONObject([("keys", .array([signer.publicJWK]))]))).keys
+        }
+        return try jwksFetcher.keys(url: settings.jwksURL)
+    }
+
+    /// Verifies a bearer token, or throws 401. Verified tokens are cached until they expire.
+    func authenticate(authorization: String?, now: FHIRInstant) throws -> AuthenticatedClient? {
+        guard settings.enabled else { return nil }
+        guard let authorization, authorization.lowercased().hasPrefix("bearer ") else {
+            throw Self.unauthorized("A bearer token is required (Authorization: Bearer …)", invalidToken: false)
+        }
+        let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        if let cached = lock.withLock({ verifiedTokens[token] }), cached.expiresAt > now {
+            return cached
+        }
+        let claims: AccessTokenClaims
+        do {
+            let verifier = AccessTokenVerifier(keys: try tokenKeys(), issuer: settings.issuer, audience: settings.audience)
+            claims = try verifier.verify(token, now: now)
+        } catch let error as TokenError {
+            throw Self.unauthorized("The access token is not valid: \(error)", invalidToken: true)
+        }
+        let client = AuthenticatedClient(clientId: claims.clientId, scopes: ScopeSet(granted: claims.scope),
+                                         groups: claims.groups, expiresAt: claims.expiresAt)
+        lock.withLock {
+            if verifiedTokens.count > 10_000 { verifiedTokens = verifiedTokens.filter { $0.value.expiresAt > now } }
+            verifiedTokens[token] = client
+        }
+        return client
+    }
+
+    static func unauthorized(_ message: String, invalidToken: Bool) -> FHIRError {
+        let challenge = invalidToken ? #"Bearer realm="ATR Export", error="invalid_token""# : #"Bearer realm="ATR Export""#
+        return FHIRError(status: 401, code: .login, message, headers: [HTTPHeader("WWW-Authenticate", challenge)])
+    }
+}

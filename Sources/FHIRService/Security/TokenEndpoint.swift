@@ -1,0 +1,83 @@
+import ExportDomain
+import Storage
+
+/// `POST /auth/token`: SMART Backend Services `client_credentials` with a `private_key_jwt`
+/// client assertion. Errors are OAuth JSON (RFC 6749 §5.2), not OperationOutcomes.
+extension FHIRService {
+    func token(_ request: HTTPRequest) -> HTTPResponse {
+        do {
+            guard request.method == "POST" else {
+                throw OAuthError(status: 405, error: "invalid_request", description: "the token endpoint takes POST")
+            }
+            guard settings.smart.enabled, settings.smart.builtInAuthorizationServer, let signer = security.signer else {
+                throw OAuthError(status: 404, error: "invalid_request", description: "the built-in authorization server is off")
+            }
+            let tokenRequest = try TokenRequest.parse(formBody: request.body, contentType: request.header("content-type"))
+            let now = environment.now()
+            let assertion = try ClientAssertionValidator.validate(
+                assertion: tokenRequest.clientAssertion, tokenURL: settings.smart.tokenEndpoint, now: now
+            ) { clientId in
+                guard let client = try? database.client(clientId) else { return nil }
+                return RegisteredClientKeys(keys: clientKeys(client))
+            }
+            guard let client = try database.client(assertion.clientId) else {
+                throw OAuthError(status: 401, error: "invalid_client", description: "unknown client")
+            }
+            guard try database.useAssertion(clientId: assertion.clientId, jti: assertion.jti,
+                                            expiresAtMilliseconds: assertion.expiresAt.millisecondsSinceEpoch,
+                                            nowMilliseconds: now.millisecondsSinceEpoch) else {
+                throw OAuthError(status: 400, error: "invalid_grant", description: "the client assertion's jti was already used")
+            }
+            let granted = try ScopeGrant.grant(requested: tokenRequest.scope, allowed: client.scopes)
+            let lifetime = settings.smart.tokenLifetimeSeconds
+            let accessToken = signer.issue(clientId: client.id, scope: granted, groups: client.groups,
+                                           issuer: settings.smart.issuer, audience: settings.smart.audience,
+                                           now: now, lifetimeSeconds: lifetime, jti: environment.newId())
+            logger.info("token issued", metadata: ["client-id": "\(client.id)", "scope": "\(granted)"])
+            let body = JSONValue.object(JSONObject([
+                ("access_token", .string(accessToken)), ("token_type", .string("bearer")),
+                ("expires_in", .number(String(lifetime))), ("scope", .string(granted)),
+            ]))
+            return HTTPResponse(status: 200, headers: Self.tokenHeaders, body: body.serialized())
+        } catch let error as OAuthError {
+            logger.info("token refused", metadata: ["error": "\(error.error)", "reason": "\(error.description)"])
+            var headers = Self.tokenHeaders
+            if error.status == 401 { headers.append(HTTPHeader("WWW-Authenticate", #"Bearer realm="ATR Export""#)) }
+            return HTTPResponse(status: error.status, headers: headers, body: error.json().serialized())
+        } catch {
+            return ErrorResponder.response(for: error, logger: logger)
+        }
+    }
+
+    private static let tokenHeaders = [
+        HTTPHeader("Content-Type", "application/json"), HTTPHeader("Cache-Control", "no-store"), HTTPHeader("Pragma", "no-cache"),
+    ]
+
+    /// A client's registered keys: inline JWKS, or fetched from its JWKS URL (cached).
+    private func clientKeys(_ client: RegisteredClient) -> [JWK] {
+        if let jwks = client.jwks, let value = try? JSONParser.parse(jwks), let set = try? JWKSet(json: value) {
+            return set.keys
+        }
+        if let url = client.jwksURL, let keys = try? security.jwksFetcher.keys(url: url) {
+            return keys
+        }
+        return []
+    }
+
+    /// `{base}/.well-known/smart-configuration`.
+    func smartConfiguration() -> HTTPResponse {
+        let scopes = ["system/*.read", "system/*.rs"]
+            + CapabilityStatementBuilder.exportTypes.flatMap { ["system/\($0).read", "system/\($0).rs"] }
+            + ["system/*.write", "system/*.cud"]
+        let body = JSONValue.object(JSONObject([
+            ("issuer", .string(settings.smart.issuer)),
+            ("token_endpoint", .string(settings.smart.tokenEndpoint)),
+            ("grant_types_supported", .array([.string("client_credentials")])),
+            ("token_endpoint_auth_methods_supported", .array([.string("private_key_jwt")])),
+            ("token_endpoint_auth_signing_alg_values_supported", .array([.string("RS384"), .string("ES384")])),
+            ("scopes_supported", .array(scopes.map(JSONValue.string))),
+            ("capabilities", .array(["client-confidential-asymmetric", "permission-v1", "permission-v2"].map(JSONValue.string))),
+        ]))
+        return HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "application/json")], body: body.serialized())
+    }
+}

@@ -1,0 +1,160 @@
+"""Scheduler robustness (DESIGN.md section 4): `atr-scheduler` killed with SIGKILL in the middle
+of a large export finishes it after a restart with every resource exactly once and no partial
+file ever listed; two schedulers on one queue run each task exactly once.
+
+These tests run an isolated instance (own database, task directory, secret; lease 2 s, batch
+200, RepeatPeriod 100 ms) so the stack's own atr-scheduler never touches their tasks. Tasks are
+created through `atr-fcgi` in CGI mode, inspected with `atrctl tasks show`, and files are read
+straight from the task directory.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from export_support import (
+    GeneratedGroup, Instance, generate_atr_group, has_subsetted_tag, member_references,
+    read_task_files, require_env,
+)
+
+#: A large export: 5000 members (Patient, Coverage, RelatedPerson each), 1% opted out. About
+#: 15,000 resources: seconds in a debug build, long enough to be killed in the middle.
+LARGE_MEMBERS = 5000
+SMALL_MEMBERS = 150
+TASKS = 20
+TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory, repo_root, instance_settings):
+    inst = Instance(str(tmp_path_factory.mktemp("isolated")), require_env("ATR_BIN"),
+                    repo_root, instance_settings)
+    yield inst
+    inst.close()
+
+
+@pytest.fixture(scope="module")
+def large_group(instance) -> GeneratedGroup:
+    generated = generate_atr_group(os.path.join(instance.root, "data"), "robust-large",
+                                   LARGE_MEMBERS, opt_out_every=100)
+    instance.import_files(*generated.files)
+    return generated
+
+
+@pytest.fixture(scope="module")
+def small_group(instance) -> GeneratedGroup:
+    generated = generate_atr_group(os.path.join(instance.root, "data"), "robust-small",
+                                   SMALL_MEMBERS, opt_out_every=50)
+    instance.import_files(*generated.files)
+    return generated
+
+
+def resources_written(progress: str) -> int:
+    match = re.search(r"(\d+) resources written", progress or "")
+    return int(match.group(1)) if match else 0
+
+
+def partial_bytes(instance: Instance, task_id: str) -> int:
+    """Bytes written so far into the task's temporary directory (files grow in 64 KiB steps)."""
+    total = 0
+    for entry in instance.building_entries(task_id):
+        directory = os.path.join(instance.storage, ".building", entry)
+        for name in os.listdir(directory) if os.path.isdir(directory) else []:
+            try:
+                total += os.path.getsize(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def assert_complete_export(instance: Instance, task_id: str, generated: GeneratedGroup) -> dict:
+    """Status 200 through CGI; files on disk = manifest; every expected resource exactly once."""
+    status = instance.status(task_id)
+    assert status.status == 200, status.describe()
+    assert status.headers.get("content-type") == "application/json", status.describe()
+    manifest = status.json()
+    assert [e["type"] for e in manifest["output"]] == TYPES, manifest
+    assert manifest["error"] == [], manifest
+    by_type = read_task_files(instance, task_id, manifest)
+    for rtype in TYPES:
+        ids = [r["id"] for r in by_type.get(rtype, [])]
+        assert len(ids) == len(set(ids)), f"{rtype}: {len(ids) - len(set(ids))} duplicates"
+        assert set(ids) == generated.expected[rtype], \
+            f"{rtype}: missing {sorted(generated.expected[rtype] - set(ids))[:5]}, " \
+            f"unexpected {sorted(set(ids) - generated.expected[rtype])[:5]}"
+    [group] = by_type["Group"]
+    refs = member_references(group)
+    assert sorted(refs) == sorted(f"Patient/{p}" for p in generated.expected["Patient"])
+    assert has_subsetted_tag(group) == bool(generated.opted_out)
+    assert instance.building_entries(task_id) == [], "temporary files left behind"
+    return manifest
+
+
+def test_scheduler_killed_mid_export_completes_after_restart(instance, large_group):
+    task_id = instance.kickoff(large_group.group_id, TYPES)
+    assert instance.task(task_id)["state"] == "queued"
+    first = instance.start_scheduler(log_name="killed")
+
+    # Kill once the export is well under way: two batches written (progress) or 64 KiB on disk.
+    deadline = time.monotonic() + 60
+    while True:
+        info = instance.task(task_id)
+        assert info.get("state") in ("queued", "active"), \
+            f"the export ended before it could be killed (make LARGE_MEMBERS larger): {info}"
+        if info["state"] == "active" and (resources_written(info.get("progress", "")) >= 400
+                                          or partial_bytes(instance, task_id) >= 1 << 16):
+            break
+        assert first.poll() is None, instance.logs()
+        assert time.monotonic() < deadline, f"no progress: {info}\n{instance.logs()}"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    assert first.wait(timeout=10) == -signal.SIGKILL
+
+    killed = instance.task(task_id)
+    assert killed["state"] == "active", killed
+    assert killed["attempts"] == "1", killed
+    assert resources_written(killed["progress"]) < sum(map(len, large_group.expected.values())), killed
+    # Nothing published: the final directory does not exist, the partial files are only in the
+    # temporary one, and the status has no manifest.
+    assert not os.path.exists(instance.task_dir(task_id)), os.listdir(instance.task_dir(task_id))
+    assert instance.building_entries(task_id), "the killed scheduler left no temporary directory"
+    status = instance.status(task_id)
+    assert status.status == 202, status.describe()
+    assert "x-progress" in status.headers and "retry-after" in status.headers, status.describe()
+
+    instance.start_scheduler(log_name="restarted")
+    done = instance.wait_for_state([task_id], "complete", timeout=180)[task_id]
+    assert done["attempts"] == "2", done
+    assert_complete_export(instance, task_id, large_group)
+    instance.stop_schedulers()
+
+
+def test_two_schedulers_run_each_of_twenty_tasks_exactly_once(instance, small_group):
+    task_ids = [instance.kickoff(small_group.group_id, TYPES) for _ in range(TASKS)]
+    assert len(set(task_ids)) == TASKS
+    pair = [instance.start_scheduler("--once", log_name="pair") for _ in range(2)]
+    for proc in pair:
+        try:
+            assert proc.wait(timeout=300) == 0, instance.logs()
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"atr-scheduler --once did not finish\n{instance.logs()}")
+
+    for task_id in task_ids:
+        info = instance.task(task_id)
+        assert info["state"] == "complete", info
+        assert info["attempts"] == "1", info
+        assert_complete_export(instance, task_id, small_group)
+
+    logs = []
+    for proc in pair:
+        with open(proc.log_path, encoding="utf-8", errors="replace") as handle:  # type: ignore[attr-defined]
+            logs.append(handle.read())
+    for task_id in task_ids:
+        starts = sum(1 for log in logs for line in log.splitlines()
+                     if task_id in line and "export started" in line)
+        assert starts == 1, f"task {task_id} started {starts} times\n{instance.logs()}"
