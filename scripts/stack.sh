@@ -13,7 +13,7 @@ bin=${BIN_DIR:-.build/release}
 export ATR_INSTANCE_SETTINGS=${ATR_INSTANCE_SETTINGS:-$state/appsettings.instance.json}
 run="$state/run"
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+pid_alive() { local pid; pid=$(cat "$1" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; }
 
 stop_pid() { # pidfile name
     local pidfile=$1 name=$2

@@ -12,10 +12,14 @@ extension FHIRService {
     func authorizeFileDownload(_ request: HTTPRequest) throws -> HTTPResponse {
         let notFound = HTTPResponse(status: 403, headers: [HTTPHeader("X-Deny-Status", "404")])
         let access = Access(client: try security.authenticate(authorization: request.header("authorization"), now: environment.now()))
-        let parts = (request.originalURI ?? "").split(separator: "?", maxSplits: 1)[...].first?
-            .split(separator: "/", omittingEmptySubsequences: true) ?? []
-        guard parts.count == 3, "/" + parts[0] == FileURLSigner.pathPrefix,
-              let task = try database.task(String(parts[1])), task.state == .complete, access.owns(task) else {
+        // nginx passes the normalised path it serves (`$uri`); anything else is refused outright.
+        let path = request.originalURI ?? ""
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0].isEmpty, "/" + parts[1] == FileURLSigner.pathPrefix,
+              !path.contains("%"), !parts.contains(".."), !parts.contains("."),
+              let task = try database.task(String(parts[2])), task.state == .complete, access.owns(task),
+              let manifest = task.manifest.flatMap({ try? JSONParser.parse($0) }).flatMap(ExportManifest.init(stored:)),
+              manifest.fileNames.contains(String(parts[3])) else {
             return notFound
         }
         return HTTPResponse(status: 204)

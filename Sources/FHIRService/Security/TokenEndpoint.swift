@@ -15,7 +15,8 @@ extension FHIRService {
             let tokenRequest = try TokenRequest.parse(formBody: request.body, contentType: request.header("content-type"))
             let now = environment.now()
             let assertion = try ClientAssertionValidator.validate(
-                assertion: tokenRequest.clientAssertion, tokenURL: settings.smart.tokenEndpoint, now: now
+                assertion: tokenRequest.clientAssertion, tokenURL: settings.smart.tokenEndpoint, now: now,
+                clientId: tokenRequest.clientId
             ) { clientId in
                 guard let client = try? database.client(clientId) else { return nil }
                 return RegisteredClientKeys(keys: clientKeys(client))
@@ -26,7 +27,8 @@ extension FHIRService {
             guard try database.useAssertion(clientId: assertion.clientId, jti: assertion.jti,
                                             expiresAtMilliseconds: assertion.expiresAt.millisecondsSinceEpoch,
                                             nowMilliseconds: now.millisecondsSinceEpoch) else {
-                throw OAuthError(status: 400, error: "invalid_grant", description: "the client assertion's jti was already used")
+                // A replay is a failed client authentication (SMART: invalid_client), not a bad grant.
+                throw OAuthError(status: 401, error: "invalid_client", description: "the client assertion's jti was already used")
             }
             let granted = try ScopeGrant.grant(requested: tokenRequest.scope, allowed: client.scopes)
             let lifetime = settings.smart.tokenLifetimeSeconds
@@ -49,9 +51,8 @@ extension FHIRService {
         }
     }
 
-    private static let tokenHeaders = [
-        HTTPHeader("Content-Type", "application/json"), HTTPHeader("Cache-Control", "no-store"), HTTPHeader("Pragma", "no-cache"),
-    ]
+    /// nginx adds `Cache-Control: no-store` to every response (security-headers.conf).
+    private static let tokenHeaders = [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Pragma", "no-cache")]
 
     /// A client's registered keys: inline JWKS, or fetched from its JWKS URL (cached).
     private func clientKeys(_ client: RegisteredClient) -> [JWK] {
