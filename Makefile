@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 SWIFT_FLAGS ?=
 
-.PHONY: run stop test unit e2e build build-release deps bench clean
+.PHONY: run stop test unit differential e2e build build-release deps bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,14 +27,25 @@ run: build-release
 stop:
 	@STATE_DIR=var scripts/stack.sh stop
 
-## test: unit tests, then end-to-end tests against a real stack in var/test
-test: build unit e2e
+## test: unit tests, the FHIRPath differential check, then end-to-end tests against a real stack in var/test
+test: build unit differential e2e
 
 unit:
 	swift test $(SWIFT_FLAGS)
 
+## differential: fhirpathpy (PyPI) agrees with the committed expectations the Swift engine is tested
+## against, and the generated R4 model is up to date with fhirpathpy's model files
+differential:
+	@scripts/python-env.sh
+	.venv/bin/python Tests/fhirpath-differential/generate.py --check
+	.venv/bin/python scripts/generate-r4-model.py --check
+
 e2e:
 	scripts/e2e.sh
+
+## bench: performance figures of DESIGN.md section 5 (own stack in var/bench, port 9843); BENCH_MEMBERS=100000 for the big run
+bench: build-release
+	scripts/bench.sh
 
 clean:
 	rm -rf .build var/test

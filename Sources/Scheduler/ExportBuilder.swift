@@ -20,7 +20,7 @@ final class ExportBuilder {
     private let now: FHIRInstant
     private let output: NDJSONOutput
     private let checkpoint: (String) throws -> Void
-    private let redaction: ResourceRedaction
+    private let redactor: Redactor
 
     private let wanted: Set<String>
     private let since: String?
@@ -34,13 +34,13 @@ final class ExportBuilder {
     private var errors: [JSONValue] = []
 
     init(settings: Settings, snapshot: Database, request: ExportRequest, now: FHIRInstant, output: NDJSONOutput,
-         redaction: ResourceRedaction, checkpoint: @escaping (String) throws -> Void) {
+         redactor: Redactor, checkpoint: @escaping (String) throws -> Void) {
         self.settings = settings
         self.snapshot = snapshot
         self.request = request
         self.now = now
         self.output = output
-        self.redaction = redaction
+        self.redactor = redactor
         self.checkpoint = checkpoint
         wanted = Set(request.types)
         since = request.since?.description
@@ -250,8 +250,8 @@ final class ExportBuilder {
 
     // MARK: Writing
 
-    /// One resource line: `_elements` and redaction applied; bytes pass through untouched
-    /// when neither changes anything.
+    /// One resource line: `_elements`, then redaction; bytes pass through untouched when
+    /// neither changes anything.
     private func emit(_ type: String, _ json: [UInt8]) throws {
         var line = json
         if request.elements.contains(where: { $0.type == nil || $0.type == type }),
@@ -259,7 +259,9 @@ final class ExportBuilder {
             let (subset, changed) = Subsetting.applyElements(resource, selectors: request.elements)
             if changed { line = JSONValue.object(subset).serialized() }
         }
-        line = try redaction.apply(type: type, json: line)
+        // `ResourceRedactionOptions`: nil means nothing to omit (decided without parsing when
+        // the bytes hold none of the property names a selected element could have).
+        if let redacted = try redactor.redact(type: type, json: line) { line = redacted }
         try output.write(type: type, line: line)
         written += 1
         if written % settings.bulkDataExport.batchSize == 0 {
@@ -268,10 +270,3 @@ final class ExportBuilder {
     }
 }
 
-/// The per-resource redaction step (`ResourceRedactionOptions`). Until the FHIRPath engine
-/// lands it passes resources through unchanged.
-struct ResourceRedaction {
-    func apply(type: String, json: [UInt8]) throws -> [UInt8] {
-        json
-    }
-}

@@ -13,6 +13,7 @@ final class SchedulerLoop {
     let logger: Logger
     let owner: String
     let files: TaskFiles
+    let redactor: Redactor
     private var lastCleanup: Int64?
 
     init(settings: Settings, logger: Logger) throws {
@@ -22,6 +23,7 @@ final class SchedulerLoop {
         snapshot = try ConfigurationLoader.openDatabase(settings)
         owner = "\(ProcessInfo.processInfo.hostName.prefix { $0 != "." })-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         files = TaskFiles(root: settings.taskFileStoragePath)
+        redactor = try settings.atrRedactor()
     }
 
     private var nowMilliseconds: Int64 { SystemClock.now().millisecondsSinceEpoch }
@@ -63,7 +65,7 @@ final class SchedulerLoop {
             defer { snapshot.endSnapshot() }
             try database.setTransactionTime(lease, transactionTime)
             let builder = ExportBuilder(settings: settings, snapshot: snapshot, request: request, now: transactionTime,
-                                        output: output, redaction: ResourceRedaction()) { [self] progress in
+                                        output: output, redactor: redactor) { [self] progress in
                 guard try database.renewLease(lease, nowMilliseconds: nowMilliseconds,
                                               leaseMilliseconds: leaseMilliseconds, progress: progress) else {
                     throw ExportAbandoned()

@@ -27,6 +27,12 @@ public struct Settings: Sendable, Equatable {
         public var fhirVersions: [String]
         public var omitElements: [String]
     }
+
+    /// The ATR export's redaction (`Redactions["hl7.fhir.us.davinci-atr"]`); inactive when not configured.
+    public func atrRedactor() throws -> Redactor {
+        guard let redaction = redactions[Redactor.atrRedactionName] else { return .inactive }
+        return try Redactor(fhirVersions: redaction.fhirVersions, omitElements: redaction.omitElements)
+    }
 }
 
 public struct BulkDataExportSettings: Sendable, Equatable {

@@ -201,10 +201,17 @@ public enum SettingsBuilder {
         var result: [String: Settings.Redaction] = [:]
         for (name, _) in object {
             let prefix = "\(key).\(name)"
-            result[name] = Settings.Redaction(
+            let redaction = Settings.Redaction(
                 fhirVersions: try reader.strings("\(prefix).FhirVersions"),
                 omitElements: try reader.strings("\(prefix).OmitElements")
             )
+            // Compiled here so that every process refuses to start on an expression it cannot run.
+            do {
+                _ = try Redactor(fhirVersions: redaction.fhirVersions, omitElements: redaction.omitElements)
+            } catch {
+                throw ConfigurationError(key: "\(prefix).OmitElements", "\(error)")
+            }
+            result[name] = redaction
         }
         return result
     }
