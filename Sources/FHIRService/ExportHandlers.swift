@@ -104,7 +104,7 @@ extension FHIRService {
             let progress = String((task.progress ?? task.state.rawValue).prefix(99))
             return HTTPResponse(status: 202, headers: [HTTPHeader("X-Progress", progress), HTTPHeader("Retry-After", String(retryAfter))])
         case .complete:
-            guard let stored = task.manifest.flatMap({ try? JSONParser.parse($0) }), let manifest = ExportManifest(stored: stored) else {
+            guard let manifest = task.storedManifest else {
                 throw FHIRError(status: 500, code: .exception, "The manifest of task '\(taskId)' is unreadable")
             }
             let signer = FileURLSigner(secret: settings.signedURLSecret, lifetimeSeconds: settings.signedURLLifetimeSeconds,
@@ -127,7 +127,8 @@ extension FHIRService {
             throw FHIRError.notFound("No export task '\(taskId)' to cancel")
         }
         // The row says cancelled first, so a scheduler finishing right now removes its own files too.
-        TaskFiles(root: settings.taskFileStoragePath).remove(TaskFiles(root: settings.taskFileStoragePath).finalDirectory(taskId))
+        let files = TaskFiles(root: settings.taskFileStoragePath)
+        files.remove(files.finalDirectory(taskId))
         logger.info("export cancelled", metadata: ["task-id": "\(taskId)"])
         let outcome = OperationOutcome.single(severity: .information, code: .informational,
                                               diagnostics: "Export task \(taskId) was cancelled and its files deleted")
@@ -144,13 +145,19 @@ extension FHIRService {
             throw FHIRError.badRequest(.required, "The filename parameter is required once")
         }
         guard let task = try database.task(taskId), access.owns(task), task.state == .complete,
-              let manifest = task.manifest.flatMap({ try? JSONParser.parse($0) }).flatMap(ExportManifest.init(stored:)),
-              manifest.fileNames.contains(name) else {
+              let manifest = task.storedManifest, manifest.fileNames.contains(name) else {
             throw FHIRError.notFound("No file '\(name)' in export task '\(taskId)'")
         }
         return HTTPResponse(status: 200, headers: [
             HTTPHeader("Content-Type", "application/fhir+ndjson"),
             HTTPHeader("X-Accel-Redirect", "/_task_files/\(taskId)/\(name)"),
         ])
+    }
+}
+
+extension ExportTask {
+    /// The manifest a complete task stored (files and counts, without URLs).
+    var storedManifest: ExportManifest? {
+        manifest.flatMap { try? JSONParser.parse($0) }.flatMap(ExportManifest.init(stored:))
     }
 }

@@ -18,8 +18,7 @@ extension FHIRService {
         guard parts.count == 4, parts[0].isEmpty, "/" + parts[1] == FileURLSigner.pathPrefix,
               !path.contains("%"), !parts.contains(".."), !parts.contains("."),
               let task = try database.task(String(parts[2])), task.state == .complete, access.owns(task),
-              let manifest = task.manifest.flatMap({ try? JSONParser.parse($0) }).flatMap(ExportManifest.init(stored:)),
-              manifest.fileNames.contains(String(parts[3])) else {
+              let manifest = task.storedManifest, manifest.fileNames.contains(String(parts[3])) else {
             return notFound
         }
         return HTTPResponse(status: 204)
