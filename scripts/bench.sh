@@ -1,0 +1,337 @@
+#!/usr/bin/env bash
+# `make bench`: the performance figures of DESIGN.md section 5, printed as a table. Never fails
+# on speed, only on real errors (a failed export, a non-2xx answer during a wrk run, …).
+#
+# Uses its own stack: state in var/bench, port 9843, release binaries; stopped at the end.
+#   BENCH_MEMBERS   members of the synthetic ATR Group (default 10000; the big run: 100000)
+#   BENCH_DURATION  length of each wrk run (default 10s)
+#   BENCH_THREADS, BENCH_CONNECTIONS  wrk -t / -c (default 2 / 16)
+#   BENCH_ROUNDS    alternating wrk rounds per comparison, best counts (default 3)
+#
+# 1. Export: N members (Patient, Coverage with Money fields, RelatedPerson; 1% opted out), all
+#    8 types. The stack's atr-scheduler is stopped; a kick-off over HTTPS queues the task and
+#    `atr-scheduler --once` runs it under GNU time (wall time, peak RSS). The raw floor is the
+#    sqlite3 CLI dumping the same rows' JSON to a file, in the same run. Also at N/10 (loaded
+#    first, then upserted by the N data set) to show the per-resource cost is flat.
+# 2. HTTP: wrk on `$exportstatus` of the complete task (fresh token) vs a C libfcgi "hello"
+#    app (scripts/bench/hello.c, 4 threads) behind the same nginx server.
+# 3. Download: wrk on the biggest exported file through its manifest URL (secure_link +
+#    auth_request with the token) vs plain nginx static serving of the same file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+members=${BENCH_MEMBERS:-10000}
+duration=${BENCH_DURATION:-10s}
+wrk_threads=${BENCH_THREADS:-2}
+wrk_connections=${BENCH_CONNECTIONS:-16}
+rounds=${BENCH_ROUNDS:-3}
+port=9843
+[[ "$members" =~ ^[0-9]+$ ]] && [ "$members" -ge 100 ] || { echo "BENCH_MEMBERS must be a number ≥ 100" >&2; exit 64; }
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_ROUNDS must be a number ≥ 1" >&2; exit 64; }
+# Access tokens live 300 s at most: one wrk run must end well before its token does.
+[[ "$duration" =~ ^([0-9]+)(s?)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 240 ] \
+    || { echo "BENCH_DURATION must be 1s…240s (tokens last 300 s)" >&2; exit 64; }
+small=$((members / 10))
+
+export STATE_DIR="$root/var/bench"
+export BIN_DIR="$root/.build/release"
+export ATR_INSTANCE_SETTINGS="$STATE_DIR/appsettings.instance.json"
+state=$STATE_DIR
+bin=$BIN_DIR
+run="$state/run"
+util=(python3 "$root/scripts/bench/util.py")
+results="$state/results.tsv"
+base="https://localhost:$port/fhir"
+origin="https://localhost:$port"
+types=Group,Patient,Coverage,RelatedPerson,Practitioner,PractitionerRole,Organization,Location
+client=bench-client
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+# --- tools ------------------------------------------------------------------------------------
+scripts/install-deps.sh
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+/usr/bin/time --version 2>&1 | grep -q GNU || missing+=(time)
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
+command -v gcc >/dev/null || missing+=(gcc)
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+for tool in "$bin/atr-fcgi" "$bin/atr-scheduler" "$bin/atrctl"; do
+    [ -x "$tool" ] || die "$tool is missing; run 'make bench' (it builds the release binaries first)"
+done
+
+# --- the bench stack --------------------------------------------------------------------------
+progress_pid=""
+stop_pidfile() { # pidfile: TERM, wait up to 5 s, then KILL
+    local pid
+    pid=$(cat "$1" 2>/dev/null) || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1"
+}
+cleanup() {
+    [ -n "$progress_pid" ] && kill "$progress_pid" 2>/dev/null || true
+    [ -f "$run/hello.pid" ] && stop_pidfile "$run/hello.pid"
+    scripts/stack.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+scripts/stack.sh stop >/dev/null 2>&1 || true   # a previous, interrupted bench run
+[ -f "$run/hello.pid" ] && stop_pidfile "$run/hello.pid"
+rm -rf "$state"
+mkdir -p "$state/data" "$run"
+cat > "$ATR_INSTANCE_SETTINGS" <<JSON
+{
+  "PublicBaseUrl": "$base",
+  "Database": { "Path": "$state/db/atr.sqlite" },
+  "FastCGI": { "Socket": "$run/atr-fcgi.sock", "Threads": 4 },
+  "RequestBodyLimit": 268435456,
+  "BulkDataExport": { "RepeatPeriod": 200 },
+  "TaskFileManagement": { "StorageService": { "StoragePath": "$state/tasks" } },
+  "SignedUrls": { "SecretFile": "$state/secrets/url-signing.key" },
+  "SmartAuthorizationOptions": { "SigningKeyFile": "$state/secrets/token-signing-key.pem" }
+}
+JSON
+: > "$results"
+result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$results"; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+verdict() { # value op goal → "goal (met|NOT met)"
+    if awk "BEGIN { exit !($1 $2 $3) }"; then echo "met"; else echo "NOT met"; fi
+}
+
+log "generating synthetic ATR data: $members and $small members"
+mkdir -p "$state/data/n$members" "$state/data/n$small"
+python3 scripts/bench/generate.py "$state/data/n$members" "$members" > "$state/data/n$members/summary.json"
+python3 scripts/bench/generate.py "$state/data/n$small" "$small" > "$state/data/n$small/summary.json"
+
+log "starting the bench stack (state in $state, port $port)"
+scripts/stack.sh start >/dev/null
+# The export is timed with `atr-scheduler --once`: stop the stack's own scheduler.
+stop_pidfile "$run/atr-scheduler.pid"
+db="$state/db/atr.sqlite"
+[ -f "$db" ] || die "no database at $db"
+ca="$state/tls/ca.pem"
+scripts/dev-client.sh "$bin" "$client" "$state/clients" "system/*.read"
+token() { "$bin/atrctl" token --client "$client" --scope "system/*.read"; }
+
+# The bench-only locations: the C hello app and plain static serving of the task files,
+# included into the rendered dev configuration before its catch-all `location /`.
+gcc -O2 -pthread -o "$state/hello" scripts/bench/hello.c -lfcgi
+setsid "$state/hello" "$run/hello.sock" 4 >>"$state/log/hello.log" 2>&1 < /dev/null &
+echo $! > "$run/hello.pid"
+cat > "$state/nginx/bench-locations.conf" <<NGINX
+# bench only (scripts/bench.sh): the reference points of the HTTP and download figures
+location = /hello {
+    include $root/deploy/nginx/fastcgi-params.conf;
+    fastcgi_pass unix:$run/hello.sock;
+}
+location ^~ /bench-static/ {
+    alias $state/tasks/;
+    autoindex off;
+    disable_symlinks on;
+    types { }
+    default_type application/fhir+ndjson;
+}
+NGINX
+python3 - "$state/nginx/nginx.conf" "$state/nginx/bench-locations.conf" <<'PY'
+import re, sys
+path, include = sys.argv[1], sys.argv[2]
+text = open(path, encoding="utf-8").read()
+match = re.search(r"^([ \t]*)location / \{", text, re.M)
+if not match:
+    sys.exit("bench: no catch-all 'location / {' in the rendered nginx configuration")
+text = text[:match.start()] + f"{match.group(1)}include {include};\n\n" + text[match.start():]
+open(path, "w", encoding="utf-8").write(text)
+PY
+nginx -t -q -p "$state/nginx" -c "$state/nginx/nginx.conf"
+for _ in $(seq 1 100); do [ -S "$run/hello.sock" ] && break; sleep 0.05; done
+[ -S "$run/hello.sock" ] || die "the hello app did not start; see $state/log/hello.log"
+reload_out=$(nginx -p "$state/nginx" -c "$state/nginx/nginx.conf" -s reload 2>&1) || die "nginx reload failed: $reload_out"
+curl_=(curl -sS --cacert "$ca")
+hello_ok=""
+for _ in $(seq 1 100); do
+    if [ "$("${curl_[@]}" -o /dev/null -w '%{http_code}' "$origin/hello")" = 200 ]; then hello_ok=1; break; fi
+    sleep 0.1
+done
+[ -n "$hello_ok" ] || die "GET $origin/hello does not answer 200 after the nginx reload"
+
+# --- 1. export ----------------------------------------------------------------------------------
+floor() { # seconds for the sqlite3 CLI to dump the rows' JSON to a file
+    local t0 t1
+    t0=$(date +%s%N)
+    sqlite3 "$db" "SELECT json FROM resources WHERE type IN ('Group','Patient','Coverage','RelatedPerson','Practitioner','PractitionerRole','Organization','Location') AND deleted=0" > "$state/floor.ndjson"
+    t1=$(date +%s%N)
+    calc "%.4f" "($t1 - $t0) / 1e9"
+}
+
+import_data() { # DIR
+    local t0 t1
+    t0=$(date +%s%N)
+    "$bin/atrctl" import "$1/resources.ndjson" "$1/group.ndjson" > "$state/log/import.log" 2>&1 \
+        || { tail -n 20 "$state/log/import.log" >&2; die "atrctl import $1 failed"; }
+    t1=$(date +%s%N)
+    rm -f "$1/resources.ndjson"   # regenerated by every run; only the Group's size is reported
+    calc "%.1f" "($t1 - $t0) / 1e9"
+}
+
+# run_export LABEL SUMMARY: kick-off over HTTPS, then `atr-scheduler --once` under GNU time and
+# the raw floor around it. Sets export_s, floor_s, rss_kb, resources, status_url, task, …
+run_export() {
+    local label=$1 summary=$2 tok headers code t0 t1 floor_a floor_b parsed
+    tok=$(token)
+    headers="$state/$label-kickoff.headers"
+    code=$("${curl_[@]}" -o "$state/$label-kickoff.json" -D "$headers" -w '%{http_code}' \
+        -H "Authorization: Bearer $tok" -H 'Accept: application/fhir+json' -H 'Prefer: respond-async' \
+        "$base/Group/bench-group/\$davinci-data-export?_type=$types")
+    [ "$code" = 202 ] || { cat "$state/$label-kickoff.json" >&2; die "kick-off answered $code, not 202"; }
+    status_url=$("${util[@]}" status-url "$headers")
+    task=${status_url##*_id=}
+
+    floor >/dev/null                      # warm the page cache for both
+    floor_a=$(floor)
+    sync
+    # A long export shows its progress every 30 s (one `atrctl tasks show`: negligible load).
+    ( trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+      while :; do
+          sleep 30 & nap=$!
+          wait "$nap"
+          log "  … $("$bin/atrctl" tasks show "$task" 2>/dev/null | sed -n 's/^progress: //p')"
+      done ) &
+    progress_pid=$!
+    t0=$(date +%s%N)
+    /usr/bin/time -v -o "$state/$label-scheduler.time" "$bin/atr-scheduler" --once >>"$state/log/$label-scheduler.log" 2>&1 \
+        || { cat "$state/$label-scheduler.time" "$state/log/$label-scheduler.log" >&2; die "atr-scheduler --once failed"; }
+    t1=$(date +%s%N)
+    kill "$progress_pid" 2>/dev/null || true
+    wait "$progress_pid" 2>/dev/null || true
+    progress_pid=""
+    floor_b=$(floor)
+    export_s=$(calc "%.4f" "($t1 - $t0) / 1e9")
+    floor_s=$(calc "%.4f" "($floor_a < $floor_b ? $floor_a : $floor_b)")
+    floor_bytes=$(stat -c %s "$state/floor.ndjson")
+    parsed=$("${util[@]}" time-v "$state/$label-scheduler.time") || die "cannot read $state/$label-scheduler.time"
+    eval "$parsed"
+
+    code=$("${curl_[@]}" -o "$state/$label-manifest.json" -w '%{http_code}' -H "Authorization: Bearer $tok" "$status_url")
+    [ "$code" = 200 ] || { cat "$state/$label-manifest.json" >&2; tail -n 20 "$state/log/$label-scheduler.log" >&2
+        die "the export is not complete after atr-scheduler --once (status $code)"; }
+    parsed=$("${util[@]}" manifest "$state/$label-manifest.json" "$summary" "$state/tasks/$task") || die "bad manifest of the $label export"
+    eval "$parsed"
+    [ "$error_files" = 0 ] || log "warning: the $label export has an error file"
+    [ -z "$count_warnings" ] || log "warning: the $label export's counts differ from the generator's: $count_warnings"
+    export_bytes=$(du -cb "$state/tasks/$task"/*.ndjson | tail -n 1 | cut -f1)
+    log "$label export: ${export_s} s for $resources resources ($counts), ${export_bytes} bytes; floor ${floor_s} s (${floor_bytes} bytes); peak RSS ${rss_kb} kB"
+}
+
+log "importing $small members"
+import_small_s=$(import_data "$state/data/n$small")
+log "exporting $small members"
+run_export small "$state/data/n$small/summary.json"
+small_export_s=$export_s small_floor_s=$floor_s small_resources=$resources small_rss_kb=$rss_kb
+
+log "importing $members members (upserting the $small)"
+import_s=$(import_data "$state/data/n$members")
+log "exporting $members members"
+run_export big "$state/data/n$members/summary.json"
+
+big_group_bytes=$(stat -c %s "$state/data/n$members/group.ndjson")
+rm -f "$state/floor.ndjson" "$state/data/n$members/group.ndjson" "$state/data/n$small/group.ndjson"
+ratio=$(calc "%.2f" "$export_s / $floor_s")
+per_big=$(calc "%.1f" "$export_s * 1e6 / $resources")
+per_small=$(calc "%.1f" "$small_export_s * 1e6 / $small_resources")
+flat=$(calc "%.2f" "$per_big / $per_small")
+rss_mb=$(calc "%.1f" "$rss_kb / 1024")
+result "export of $members members: wall time (atr-scheduler --once)" "${export_s} s" "—"
+result "raw floor: sqlite3 CLI dumping the same rows' JSON" "${floor_s} s" "—"
+result "export / raw floor ($members members)" "$ratio×" "≤ 1.5× ($(verdict "$ratio" '<=' 1.5))"
+if [ "$members" -ge 100000 ]; then
+    result "scheduler peak RSS ($members members)" "$rss_mb MB" "≤ 64 MB at 100k members ($(verdict "$rss_mb" '<=' 64))"
+else
+    result "scheduler peak RSS ($members members)" "$rss_mb MB" "≤ 64 MB at 100k (BENCH_MEMBERS=100000)"
+fi
+result "per-resource cost at $members members ($resources resources)" "$per_big µs" "—"
+result "per-resource cost at $small members ($small_resources resources)" "$per_small µs" "—"
+result "per-resource cost, $members vs $small members" "$flat×" "flat, ≤ 1.5× ($(verdict "$flat" '<=' 1.5))"
+result "export / raw floor ($small members)" "$(calc "%.2f" "$small_export_s / $small_floor_s")×" "—"
+result "scheduler peak RSS ($small members)" "$(calc "%.1f" "$small_rss_kb / 1024") MB" "—"
+result "Group resource size ($members members)" "$(calc "%.1f" "$big_group_bytes / 1048576") MB" "—"
+result "atrctl import of $members members" "${import_s} s" "—"
+
+# --- 2. HTTP: status polls vs the C hello app -------------------------------------------------
+# wrk_run NAME URL [token]: one wrk run; sets rps, mbps, latency_*.
+wrk_run() {
+    local name=$1 url=$2 auth=() out parsed
+    [ $# -ge 3 ] && auth=(-H "Authorization: Bearer $3")
+    out="$state/wrk-$name.txt"
+    wrk -t"$wrk_threads" -c"$wrk_connections" -d"$duration" --latency "${auth[@]}" "$url" > "$out" 2>&1 \
+        || { cat "$out" >&2; die "wrk $name failed"; }
+    parsed=$("${util[@]}" wrk "$out") || { cat "$out" >&2; echo "$parsed" >&2; die "wrk $name ($url): errors during the run"; }
+    eval "$parsed"
+    log "wrk $name: $rps req/s, $mbps MB/s, latency avg $latency_avg max $latency_max"
+}
+max() { awk "BEGIN { print ($1 > $2 ? $1 : $2) }"; }
+
+# Each pair is measured in alternating rounds (the machine is shared by wrk, nginx and the
+# app); the best round of each side counts — noise only ever lowers throughput.
+log "HTTP: wrk -t$wrk_threads -c$wrk_connections -d$duration, $rounds rounds"
+
+tok=$(token)
+code=$("${curl_[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$status_url")
+[ "$code" = 200 ] || die "GET $status_url answered $code, not 200"
+log "  $status_url vs $origin/hello"
+hello_rps=0 status_rps=0
+for round in $(seq 1 "$rounds"); do
+    wrk_run "hello-$round" "$origin/hello"
+    hello_rps=$(max "$hello_rps" "$rps")
+    wrk_run "status-$round" "$status_url" "$(token)"   # a fresh token for each run (300 s lifetime)
+    status_rps=$(max "$status_rps" "$rps")
+done
+http_ratio=$(calc "%.2f" "$status_rps / $hello_rps")
+result "C libfcgi hello (4 threads) via nginx" "$hello_rps req/s" "—"
+result "\$exportstatus polls (complete task, bearer token)" "$status_rps req/s" "—"
+result "status polls / hello" "$http_ratio" "≥ 0.5 ($(verdict "$http_ratio" '>=' 0.5))"
+
+# --- 3. Download: secure_link + auth_request vs static ----------------------------------------
+tok=$(token)
+code=$("${curl_[@]}" -o "$state/manifest-now.json" -w '%{http_code}' -H "Authorization: Bearer $tok" "$status_url")
+[ "$code" = 200 ] || die "GET $status_url answered $code, not 200"
+parsed=$("${util[@]}" manifest "$state/manifest-now.json" "$state/data/n$members/summary.json" "$state/tasks/$task") || die "bad manifest"
+eval "$parsed"
+static_url="$origin/bench-static/$task/$biggest_name"
+for url in "$biggest_url" "$static_url"; do
+    got=$("${curl_[@]}" -o "$state/download.ndjson" -w '%{http_code} %{size_download}' -H "Authorization: Bearer $tok" "$url")
+    [ "$got" = "200 $biggest_bytes" ] || die "GET $url answered '$got', expected '200 $biggest_bytes'"
+    cmp -s "$state/download.ndjson" "$state/tasks/$task/$biggest_name" || die "GET $url: the bytes differ from the file"
+done
+rm -f "$state/download.ndjson"
+log "download: $biggest_url vs $static_url"
+static_rps=0 static_mbps=0 download_rps=0 download_mbps=0
+for round in $(seq 1 "$rounds"); do
+    wrk_run "static-$round" "$static_url"
+    static_rps=$(max "$static_rps" "$rps") static_mbps=$(max "$static_mbps" "$mbps")
+    wrk_run "download-$round" "$biggest_url" "$(token)"
+    download_rps=$(max "$download_rps" "$rps") download_mbps=$(max "$download_mbps" "$mbps")
+done
+# Bytes/s rather than requests/s: with files of many MB a run completes few requests, and
+# wrk counts the bytes of unfinished ones too.
+download_ratio=$(calc "%.2f" "$download_mbps / $static_mbps")
+size_mb=$(calc "%.1f" "$biggest_bytes / 1048576")
+result "static nginx: $biggest_name ($size_mb MB)" "$static_rps req/s ($static_mbps MB/s)" "—"
+result "manifest URL (secure_link + auth_request)" "$download_rps req/s ($download_mbps MB/s)" "—"
+result "download / static (bytes/s)" "$download_ratio" "≥ 0.9 ($(verdict "$download_ratio" '>=' 0.9))"
+
+echo
+echo "ATR Export benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), $members members, $(nproc) CPUs, wrk -t$wrk_threads -c$wrk_connections -d$duration, best of $rounds rounds"
+"${util[@]}" table "$results"
+echo "details: $state (wrk-*.txt, *-scheduler.time, log/)"
