@@ -59,13 +59,13 @@ final class ExportBuilder {
         var optedOut = Set<String>()
 
         try group.json.withUnsafeBytes { bytes in
-            guard let scan = GroupScan(bytes) else { throw ExportFailure(description: "\(groupKey) is not readable") }
+            guard let scan = ResourceScan(bytes) else { throw ExportFailure(description: "\(groupKey) is not readable") }
             let meta = scan.value("meta").flatMap { try? JSONParser.parse(Array(bytes[$0])) }
             let atrGroup = ATRMembership.isATRGroup(JSONObject([("meta", meta ?? .null)]))
             guard let members = scan.value("member") else { return }
-            _ = GroupScan.forEachElement(in: bytes, array: members) { _ in memberCount += 1 }
+            _ = ResourceScan.forEachElement(in: bytes, array: members) { _ in memberCount += 1 }
             try checkpoint(progress())
-            let complete = try GroupScan.forEachElement(in: bytes, array: members) { range in
+            let complete = try ResourceScan.forEachElement(in: bytes, array: members) { range in
                 membersSeen += 1
                 guard case .object(let element)? = try? JSONParser.parse(Array(bytes[range])),
                       let member = ATRMembership.member(element, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
@@ -145,7 +145,7 @@ final class ExportBuilder {
         if wanted.contains(key.type), inWindow(row.lastUpdated) {
             try emit(key.type, row.json)
         }
-        try followReferences(of: row.json, depth: 1)
+        try followReferences(of: key.type, row.json, depth: 1)
     }
 
     private func inWindow(_ lastUpdated: String) -> Bool {
@@ -158,10 +158,9 @@ final class ExportBuilder {
 
     private static let additionalTypes: Set<String> = ["Practitioner", "PractitionerRole", "Organization", "Location"]
 
-    private func followReferences(of json: [UInt8], depth: Int) throws {
-        guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth,
-              case .object(let resource) = try JSONParser.parse(json) else { return }
-        for key in ExportReferences.additionalReferences(of: resource, baseURL: settings.publicBaseURL) {
+    private func followReferences(of type: String, _ json: [UInt8], depth: Int) throws {
+        guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }
+        for key in ExportReferences.additionalReferences(type: type, json: json, baseURL: settings.publicBaseURL) {
             try exportAdditional(key, depth: depth)
         }
     }
@@ -177,75 +176,94 @@ final class ExportBuilder {
         if try snapshot.markExported(key) {
             try emit(key.type, row.json)
         }
-        try followReferences(of: row.json, depth: depth + 1)
+        try followReferences(of: key.type, row.json, depth: depth + 1)
     }
 
     // MARK: The Group
 
     /// The Group as stored, without opted-out members (then tagged SUBSETTED). The member
-    /// array is copied element by element, never parsed as a whole.
+    /// array is copied element by element, never parsed as a whole; when neither `_elements`
+    /// nor redaction touches the Group, the pieces go straight to the file, so a big list is
+    /// held once (as stored), not twice.
     private func exportGroup(_ group: (lastUpdated: String, json: [UInt8]), optedOut: Set<String>) throws {
-        try followReferences(of: group.json, depth: 1)
+        try followReferences(of: "Group", group.json, depth: 1)
         guard inWindow(group.lastUpdated) else { return }
         guard !optedOut.isEmpty else {
             try emit("Group", group.json)
             return
         }
-        var result: [UInt8] = []
-        result.reserveCapacity(group.json.count)
+        let subsetByElements = request.elements.contains { $0.type == nil || $0.type == "Group" }
+        let needsWholeLine = try subsetByElements || redactor.redact(type: "Group", json: group.json) != nil
         try group.json.withUnsafeBytes { bytes in
-            guard let scan = GroupScan(bytes) else { throw ExportFailure(description: "the Group is not readable") }
-            result.append(UInt8(ascii: "{"))
-            var first = true
-            func property(_ key: String, _ value: () throws -> Void) rethrows {
-                if !first { result.append(UInt8(ascii: ",")) }
-                first = false
-                JSONValue.string(key).serialize(into: &result)
-                result.append(UInt8(ascii: ":"))
-                try value()
-            }
-            var metaWritten = false
-            for entry in scan.properties {
-                switch entry.key {
-                case "meta":
-                    guard case .object(var meta)? = try? JSONParser.parse(Array(bytes[entry.value])) else {
-                        throw ExportFailure(description: "the Group's meta is not readable")
-                    }
-                    var holder = JSONObject([("meta", .object(meta))])
-                    Subsetting.addSubsettedTag(&holder)
-                    meta = holder["meta"]?.objectValue ?? meta
-                    property("meta") { JSONValue.object(meta).serialize(into: &result) }
-                    metaWritten = true
-                case "member":
-                    var kept: [Range<Int>] = []
-                    _ = GroupScan.forEachElement(in: bytes, array: entry.value) { range in
-                        let entity = (try? JSONParser.parse(Array(bytes[range])))?["entity"]?["reference"]?.stringValue
-                        let key = entity.flatMap { ResourceKey.parse(reference: $0, baseURL: settings.publicBaseURL) }
-                        if let key, key.type == "Patient", optedOut.contains(key.id) { return }
-                        kept.append(range)
-                    }
-                    guard !kept.isEmpty else { continue }
-                    property("member") {
-                        result.append(UInt8(ascii: "["))
-                        for (index, range) in kept.enumerated() {
-                            if index > 0 { result.append(UInt8(ascii: ",")) }
-                            result.append(contentsOf: bytes[range])
-                        }
-                        result.append(UInt8(ascii: "]"))
-                    }
-                default:
-                    property(entry.key) { result.append(contentsOf: bytes[entry.value]) }
-                }
-            }
-            result.append(UInt8(ascii: "}"))
-            if !metaWritten {
-                // Stored resources always have meta (the server stamps it); keep the rule total anyway.
-                guard case .object(var whole) = try JSONParser.parse(result) else { return }
-                Subsetting.addSubsettedTag(&whole)
-                result = JSONValue.object(whole).serialized()
+            let pieces = try subsettedGroup(bytes, optedOut: optedOut)
+            if needsWholeLine {
+                var line: [UInt8] = []
+                line.reserveCapacity(pieces.count)
+                pieces.forEach { line.append(contentsOf: $0) }
+                try emit("Group", line)
+            } else {
+                try output.write(type: "Group", length: pieces.count) { writer in try pieces.forEach { try writer.append($0) } }
+                try countWritten()
             }
         }
-        try emit("Group", result)
+    }
+
+    /// The stored Group's bytes, in order, minus opted-out members, plus the SUBSETTED tag.
+    private func subsettedGroup(_ bytes: UnsafeRawBufferPointer, optedOut: Set<String>) throws -> LinePieces {
+        guard let scan = ResourceScan(bytes) else { throw ExportFailure(description: "the Group is not readable") }
+        var pieces = LinePieces(bytes)
+        pieces.literal("{")
+        var first = true
+        func property(_ key: String) {
+            if !first { pieces.literal(",") }
+            first = false
+            pieces.literal(JSONValue.string(key).serialized() + [UInt8(ascii: ":")])
+        }
+        var metaWritten = false
+        for entry in scan.properties {
+            switch entry.key {
+            case "meta":
+                guard case .object(let meta)? = try? JSONParser.parse(Array(bytes[entry.value])) else {
+                    throw ExportFailure(description: "the Group's meta is not readable")
+                }
+                var holder = JSONObject([("meta", .object(meta))])
+                Subsetting.addSubsettedTag(&holder)
+                property("meta")
+                pieces.literal(holder["meta"].map { $0.serialized() } ?? [])
+                metaWritten = true
+            case "member":
+                var kept: [Range<Int>] = []
+                _ = ResourceScan.forEachElement(in: bytes, array: entry.value) { range in
+                    let entity = (try? JSONParser.parse(Array(bytes[range])))?["entity"]?["reference"]?.stringValue
+                    let key = entity.flatMap { ResourceKey.parse(reference: $0, baseURL: settings.publicBaseURL) }
+                    if let key, key.type == "Patient", optedOut.contains(key.id) { return }
+                    kept.append(range)
+                }
+                guard !kept.isEmpty else { continue }
+                property("member")
+                pieces.literal("[")
+                for (index, range) in kept.enumerated() {
+                    if index > 0 { pieces.literal(",") }
+                    pieces.stored(range)
+                }
+                pieces.literal("]")
+            default:
+                property(entry.key)
+                pieces.stored(entry.value)
+            }
+        }
+        pieces.literal("}")
+        if !metaWritten {
+            // Stored resources always have meta (the server stamps it); keep the rule total anyway.
+            var line: [UInt8] = []
+            pieces.forEach { line.append(contentsOf: $0) }
+            guard case .object(var whole) = try JSONParser.parse(line) else { return pieces }
+            Subsetting.addSubsettedTag(&whole)
+            var tagged = LinePieces(bytes)
+            tagged.literal(JSONValue.object(whole).serialized())
+            return tagged
+        }
+        return pieces
     }
 
     // MARK: Writing
@@ -263,6 +281,10 @@ final class ExportBuilder {
         // the bytes hold none of the property names a selected element could have).
         if let redacted = try redactor.redact(type: type, json: line) { line = redacted }
         try output.write(type: type, line: line)
+        try countWritten()
+    }
+
+    private func countWritten() throws {
         written += 1
         if written % settings.bulkDataExport.batchSize == 0 {
             try checkpoint(progress())

@@ -15,9 +15,16 @@ final class NDJSONOutput {
     }
 
     func write(type: String, line: [UInt8], fileStem: String? = nil) throws {
+        try line.withUnsafeBytes { bytes in
+            try write(type: type, length: bytes.count, fileStem: fileStem) { try $0.append(bytes) }
+        }
+    }
+
+    /// One line of `length` bytes that `body` appends in pieces (the newline is added here).
+    func write(type: String, length: Int, fileStem: String? = nil, _ body: (FileWriter) throws -> Void) throws {
         let stem = fileStem ?? "content\(type)"
         var writer = writers[stem]
-        if let current = writer, current.size > 0, current.size + line.count + 1 > maxFileSize {
+        if let current = writer, current.size > 0, current.size + length + 1 > maxFileSize {
             try current.close()
             writer = nil
         }
@@ -30,8 +37,8 @@ final class NDJSONOutput {
             writer = opened
         }
         guard let writer, let index = files.lastIndex(where: { $0.name == writer.name }) else { return }
-        try writer.append(line)
-        try writer.append([0x0A])
+        try body(writer)
+        try [UInt8(0x0A)].withUnsafeBytes { try writer.append($0) }
         files[index].count += 1
     }
 
@@ -75,7 +82,7 @@ final class FileWriter {
         if !closed { Foundation.close(descriptor) }
     }
 
-    func append(_ bytes: [UInt8]) throws {
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
         buffer.append(contentsOf: bytes)
         size += bytes.count
         if buffer.count >= 1 << 16 { try flush() }

@@ -252,6 +252,17 @@ final class ATRRulesTests: XCTestCase {
                        [key("Organization/payer-acme")])
     }
 
+    func testReferencesFromStoredBytesEqualThoseFromTheParsedResource() {
+        for (key, resource) in Self.sample {
+            let json = JSONValue.object(resource).serialized()
+            XCTAssertEqual(ExportReferences.additionalReferences(type: key.type, json: json, baseURL: Self.base),
+                           ExportReferences.additionalReferences(of: resource, baseURL: Self.base), "\(key)")
+        }
+        let spaced = Array(#"{ "resourceType" : "Patient", "na\u006de": [], "managingOrganization" : { "reference" : "Organization/o1" } }"#.utf8)
+        XCTAssertEqual(ExportReferences.additionalReferences(type: "Patient", json: spaced, baseURL: Self.base), [key("Organization/o1")])
+        XCTAssertEqual(ExportReferences.additionalReferences(type: "Patient", json: Array("{\"managingOrg".utf8), baseURL: Self.base), [])
+    }
+
     // MARK: - ATRMembership
 
     func testIsATRGroup() {
@@ -640,5 +651,38 @@ final class ATRRulesTests: XCTestCase {
         let untouched = Subsetting.removingMembers(from: empty) { _ in false }
         XCTAssertEqual(untouched.removed, 0)
         XCTAssertEqual(untouched.0, empty)
+    }
+}
+
+final class ResourceScanTests: XCTestCase {
+    private func scan(_ text: String) -> (ResourceScan?, [String]) {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { raw in
+            guard let scan = ResourceScan(raw) else { return (nil, []) }
+            return (scan, scan.properties.map { String(decoding: raw[$0.value], as: UTF8.self) })
+        }
+    }
+
+    func testPropertiesWithTheirValueBytes() {
+        let (result, values) = scan(#"{"a":"x\"}","b" : [1,{"c":"]"}], "\u0064":true,"e":null}"#)
+        XCTAssertEqual(result?.properties.map(\.key), ["a", "b", "d", "e"])
+        XCTAssertEqual(values, [#""x\"}""#, #"[1,{"c":"]"}]"#, "true", "null"])
+    }
+
+    func testMalformedInputIsNil() {
+        XCTAssertNil(scan(#"["a"]"#).0)
+        XCTAssertNil(scan(#"{"a":"unterminated}"#).0)
+        XCTAssertNil(scan(#"{"a":[1,2}"#).0)
+        XCTAssertNil(scan(#"{"a" 1}"#).0)
+    }
+
+    func testElementsOfAnArray() {
+        let bytes = Array(#"{"member":[{"x":1}, {"y":[2,3]} ,"z"]}"#.utf8)
+        bytes.withUnsafeBytes { raw in
+            guard let range = ResourceScan(raw)?.value("member") else { return XCTFail("no member") }
+            var elements: [String] = []
+            XCTAssertTrue(ResourceScan.forEachElement(in: raw, array: range) { elements.append(String(decoding: raw[$0], as: UTF8.self)) })
+            XCTAssertEqual(elements, [#"{"x":1}"#, #"{"y":[2,3]}"#, #""z""#])
+        }
     }
 }

@@ -38,6 +38,16 @@ final class FHIRServiceTests: XCTestCase {
         (try? JSONParser.parse(body))?["issue"]?.arrayValue?.first?["code"]?.stringValue
     }
 
+    func testBearerTokenParsing() {
+        XCTAssertEqual(SecurityContext.bearerToken("Bearer abc.def"), "abc.def")
+        XCTAssertEqual(SecurityContext.bearerToken("bEaReR   abc \t"), "abc")
+        XCTAssertNil(SecurityContext.bearerToken("Bearer"))
+        XCTAssertNil(SecurityContext.bearerToken("Bearer "), "an empty token is no token")
+        XCTAssertNil(SecurityContext.bearerToken("Bearerabc"))
+        XCTAssertNil(SecurityContext.bearerToken("Basic YWxhZGRpbjpvcGVuc2VzYW1l"))
+        XCTAssertNil(SecurityContext.bearerToken("Bearer\u{0}abc"))
+    }
+
     func testCreateReadUpdateDelete() {
         let (created, body, response) = send("PUT", "/fhir/Patient/p1", body: #"{"resourceType":"Patient","id":"p1","active":true}"#)
         XCTAssertEqual(created, 201)

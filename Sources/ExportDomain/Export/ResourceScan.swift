@@ -1,8 +1,9 @@
-/// Walks a stored Group's JSON without building it in memory: finds the `member` array and
-/// hands out one member's bytes at a time. An ATR list of a million members is one ~270 MB
-/// resource; parsing it whole would make the scheduler's memory grow with the list.
+/// Walks a stored resource's JSON without building it in memory: its top-level properties
+/// with their values' byte ranges, and an array's elements one at a time. An ATR list of a
+/// million members is one ~270 MB Group; parsing it whole would make the scheduler's memory
+/// grow with the list, and parsing every Patient whole just to read two references costs time.
 /// Expects JSON this server wrote (valid, compact); on anything else it reports `nil`.
-public struct GroupScan: Sendable {
+public struct ResourceScan: Sendable {
     public struct Property: Sendable, Equatable {
         public var key: String
         public var value: Range<Int>
@@ -23,8 +24,7 @@ public struct GroupScan: Sendable {
                 guard scanner.consume(UInt8(ascii: ",")) else { return nil }
                 scanner.skipWhitespace()
             }
-            guard let keyRange = scanner.stringRange(),
-                  case .string(let key)? = try? JSONParser.parse(Array(bytes[keyRange])) else { return nil }
+            guard let keyRange = scanner.stringRange(), let key = Self.key(bytes[keyRange]) else { return nil }
             scanner.skipWhitespace()
             guard scanner.consume(UInt8(ascii: ":")) else { return nil }
             scanner.skipWhitespace()
@@ -35,11 +35,19 @@ public struct GroupScan: Sendable {
         self.properties = properties
     }
 
+    /// A property name from its quoted token; escaped names (never FHIR's) take the full parser.
+    private static func key(_ token: Slice<UnsafeRawBufferPointer>) -> String? {
+        let inner = token.dropFirst().dropLast()
+        if !inner.contains(UInt8(ascii: "\\")) { return String(decoding: inner, as: UTF8.self) }
+        guard case .string(let key)? = try? JSONParser.parse(Array(token)) else { return nil }
+        return key
+    }
+
     public func value(_ key: String) -> Range<Int>? {
         properties.first { $0.key == key }?.value
     }
 
-    /// Calls `body` with each member element's byte range, in order. Returns false on malformed input.
+    /// Calls `body` with each element's byte range, in order. Returns false on malformed input.
     public static func forEachElement(in bytes: UnsafeRawBufferPointer, array: Range<Int>,
                                       _ body: (Range<Int>) throws -> Void) rethrows -> Bool {
         var scanner = Scanner(bytes: bytes, position: array.lowerBound)
