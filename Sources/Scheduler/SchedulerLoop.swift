@@ -23,7 +23,7 @@ final class SchedulerLoop {
         snapshot = try ConfigurationLoader.openDatabase(settings)
         owner = "\(ProcessInfo.processInfo.hostName.prefix { $0 != "." })-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         files = TaskFiles(root: settings.taskFileStoragePath)
-        redactor = try settings.atrRedactor()
+        redactor = settings.atrRedactor()
     }
 
     private var nowMilliseconds: Int64 { SystemClock.now().millisecondsSinceEpoch }

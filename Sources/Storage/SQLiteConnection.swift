@@ -1,4 +1,5 @@
 import CSQLite
+import Glibc
 
 /// SQLITE_TRANSIENT is a macro the importer does not bring over.
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
@@ -33,10 +34,29 @@ public final class SQLiteConnection {
         handle = db
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, Int32(clamping: busyTimeoutMilliseconds))
-        try execute("PRAGMA journal_mode = WAL")
+        try switchToWAL(busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         // FULL: a committed write survives a power cut, not only a process crash.
         try execute("PRAGMA synchronous = FULL")
         try execute("PRAGMA foreign_keys = ON")
+    }
+
+    /// Switching a new database to WAL needs an exclusive lock, and SQLite answers SQLITE_BUSY
+    /// at once, without its busy handler, while another process holds any lock; atr-fcgi and
+    /// atr-scheduler starting together on a fresh database hit that. Retried within the timeout.
+    private func switchToWAL(busyTimeoutMilliseconds: Int) throws {
+        var waited = 0
+        while true {
+            do {
+                // When the mode cannot be changed, the pragma may also just answer the old one.
+                let mode = try query("PRAGMA journal_mode = WAL") { $0.text(0) ?? "" }.first
+                if mode?.lowercased() == "wal" { return }
+                guard waited < busyTimeoutMilliseconds else {
+                    throw StorageError(code: SQLITE_BUSY, message: "cannot switch the database to WAL mode (journal mode \(mode ?? "unknown"))")
+                }
+            } catch let error as StorageError where error.isBusy && waited < busyTimeoutMilliseconds {}
+            usleep(20_000)
+            waited += 20
+        }
     }
 
     deinit {

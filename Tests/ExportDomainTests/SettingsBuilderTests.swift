@@ -36,7 +36,7 @@ final class SettingsBuilderTests: XCTestCase {
 
     func testRedactionsReplaceDefaults() throws {
         let settings = try build(#"{"ResourceRedactionOptions": {"Redactions": {"mine": {"FhirVersions": ["Fhir4.0"], "OmitElements": ["Patient.name"]}}}}"#)
-        XCTAssertEqual(settings.redactions, ["mine": .init(fhirVersions: ["Fhir4.0"], omitElements: ["Patient.name"])])
+        XCTAssertEqual(settings.redactions, ["mine": try .init(fhirVersions: ["Fhir4.0"], omitElements: ["Patient.name"])])
     }
 
     func testErrorsNameTheKey() {

@@ -26,12 +26,24 @@ public struct Settings: Sendable, Equatable {
     public struct Redaction: Sendable, Equatable {
         public var fhirVersions: [String]
         public var omitElements: [String]
+        /// Compiled once when the configuration is read (that is where errors are reported);
+        /// planning it walks the whole R4 model, which showed in every start-up.
+        let compiled: Redactor
+
+        init(fhirVersions: [String], omitElements: [String]) throws {
+            self.fhirVersions = fhirVersions
+            self.omitElements = omitElements
+            compiled = try Redactor(fhirVersions: fhirVersions, omitElements: omitElements)
+        }
+
+        public static func == (lhs: Redaction, rhs: Redaction) -> Bool {
+            lhs.fhirVersions == rhs.fhirVersions && lhs.omitElements == rhs.omitElements
+        }
     }
 
     /// The ATR export's redaction (`Redactions["hl7.fhir.us.davinci-atr"]`); inactive when not configured.
-    public func atrRedactor() throws -> Redactor {
-        guard let redaction = redactions[Redactor.atrRedactionName] else { return .inactive }
-        return try Redactor(fhirVersions: redaction.fhirVersions, omitElements: redaction.omitElements)
+    public func atrRedactor() -> Redactor {
+        redactions[Redactor.atrRedactionName]?.compiled ?? .inactive
     }
 }
 

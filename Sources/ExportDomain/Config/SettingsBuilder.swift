@@ -201,13 +201,12 @@ public enum SettingsBuilder {
         var result: [String: Settings.Redaction] = [:]
         for (name, _) in object {
             let prefix = "\(key).\(name)"
-            let redaction = Settings.Redaction(
-                fhirVersions: try reader.strings("\(prefix).FhirVersions"),
-                omitElements: try reader.strings("\(prefix).OmitElements")
-            )
+            let fhirVersions = try reader.strings("\(prefix).FhirVersions")
+            let omitElements = try reader.strings("\(prefix).OmitElements")
             // Compiled here so that every process refuses to start on an expression it cannot run.
+            let redaction: Settings.Redaction
             do {
-                _ = try Redactor(fhirVersions: redaction.fhirVersions, omitElements: redaction.omitElements)
+                redaction = try Settings.Redaction(fhirVersions: fhirVersions, omitElements: omitElements)
             } catch {
                 throw ConfigurationError(key: "\(prefix).OmitElements", "\(error)")
             }
