@@ -51,23 +51,33 @@ final class ExportBuilder {
     func build() throws -> [JSONValue] {
         errors = request.ignored.map { OperationOutcome.single(severity: .information, code: .informational, diagnostics: $0) }
         let groupKey = ResourceKey(type: "Group", id: request.groupId)
-        guard let group = try snapshot.currentResource(groupKey) else {
+        // Read piece by piece: an ATR list can be hundreds of MB.
+        guard let group = try snapshot.currentResourceBlob(groupKey) else {
             throw ExportFailure(description: "\(groupKey) no longer exists")
         }
+        try exportMembersAndGroup(groupKey, group)
+        if let failure = group.failure { throw failure }
+        return errors
+    }
+
+    private func exportMembersAndGroup(_ groupKey: ResourceKey, _ group: ResourceBlob) throws {
+        guard let scan = ResourceScan(group) else { throw ExportFailure(description: "\(groupKey) is not readable") }
         let requested = requestedPatients()
         var requestedFound = Set<ResourceKey>()
         var optedOut = Set<String>()
-
-        try group.json.withUnsafeBytes { bytes in
-            guard let scan = ResourceScan(bytes) else { throw ExportFailure(description: "\(groupKey) is not readable") }
-            let meta = scan.value("meta").flatMap { try? JSONParser.parse(Array(bytes[$0])) }
+        var redactionMayChangeGroup = false
+        if let members = scan.value("member") {
+            let meta = scan.value("meta").flatMap { try? JSONParser.parse(group.bytes($0)) }
             let atrGroup = ATRMembership.isATRGroup(JSONObject([("meta", meta ?? .null)]))
-            guard let members = scan.value("member") else { return }
-            _ = ResourceScan.forEachElement(in: bytes, array: members) { _ in memberCount += 1 }
+            _ = ResourceScan.forEachElement(in: group, array: members) { _ in memberCount += 1 }
             try checkpoint(progress())
-            let complete = try ResourceScan.forEachElement(in: bytes, array: members) { range in
+            let complete = try ResourceScan.forEachElement(in: group, array: members) { range in
                 membersSeen += 1
-                guard case .object(let element)? = try? JSONParser.parse(Array(bytes[range])),
+                let bytes = group.bytes(range)
+                if !redactionMayChangeGroup {
+                    redactionMayChangeGroup = bytes.withUnsafeBytes { redactor.mayChange(type: "Group", property: "member", value: $0) }
+                }
+                guard case .object(let element)? = try? JSONParser.parse(bytes),
                       let member = ATRMembership.member(element, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
                 else { return }
                 // Opt-outs are looked up for every member, requested or not: the exported
@@ -83,7 +93,12 @@ final class ExportBuilder {
             guard complete else { throw ExportFailure(description: "\(groupKey) has a malformed member list") }
         }
         if wanted.contains("Group") {
-            try exportGroup(group, optedOut: optedOut)
+            for property in scan.properties where property.key != "member" && !redactionMayChangeGroup {
+                redactionMayChangeGroup = group.bytes(property.value).withUnsafeBytes {
+                    redactor.mayChange(type: "Group", property: property.key, value: $0)
+                }
+            }
+            try exportGroup(group, redactionMayChange: redactionMayChangeGroup, optedOut: optedOut)
         }
         if let requested {
             for patient in requested.sorted() where !requestedFound.contains(patient) {
@@ -91,7 +106,6 @@ final class ExportBuilder {
                                                       diagnostics: "\(patient) is not an exported member of \(groupKey)"))
             }
         }
-        return errors
     }
 
     func progress() -> String {
@@ -159,6 +173,10 @@ final class ExportBuilder {
     private static let additionalTypes: Set<String> = ["Practitioner", "PractitionerRole", "Organization", "Location"]
 
     private func followReferences(of type: String, _ json: [UInt8], depth: Int) throws {
+        try json.withUnsafeBytes { try followReferences(of: type, $0, depth: depth) }
+    }
+
+    private func followReferences<Source: ByteSource>(of type: String, _ json: Source, depth: Int) throws {
         guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }
         for key in ExportReferences.additionalReferences(type: type, json: json, baseURL: settings.publicBaseURL) {
             try exportAdditional(key, depth: depth)
@@ -184,34 +202,32 @@ final class ExportBuilder {
     /// The Group as stored, without opted-out members (then tagged SUBSETTED). The member
     /// array is copied element by element, never parsed as a whole; when neither `_elements`
     /// nor redaction touches the Group, the pieces go straight to the file, so a big list is
-    /// held once (as stored), not twice.
-    private func exportGroup(_ group: (lastUpdated: String, json: [UInt8]), optedOut: Set<String>) throws {
-        try followReferences(of: "Group", group.json, depth: 1)
+    /// never copied in memory.
+    private func exportGroup(_ group: ResourceBlob, redactionMayChange: Bool, optedOut: Set<String>) throws {
+        try followReferences(of: "Group", group, depth: 1)
         guard inWindow(group.lastUpdated) else { return }
-        guard !optedOut.isEmpty else {
-            try emit("Group", group.json)
-            return
-        }
         let subsetByElements = request.elements.contains { $0.type == nil || $0.type == "Group" }
-        let needsWholeLine = try subsetByElements || redactor.redact(type: "Group", json: group.json) != nil
-        try group.json.withUnsafeBytes { bytes in
-            let pieces = try subsettedGroup(bytes, optedOut: optedOut)
-            if needsWholeLine {
-                var line: [UInt8] = []
-                line.reserveCapacity(pieces.count)
-                pieces.forEach { line.append(contentsOf: $0) }
-                try emit("Group", line)
-            } else {
-                try output.write(type: "Group", length: pieces.count) { writer in try pieces.forEach { try writer.append($0) } }
-                try countWritten()
-            }
+        var pieces = LinePieces(group)
+        if optedOut.isEmpty {
+            pieces.stored(0..<group.count)
+        } else {
+            pieces = try subsettedGroup(group, optedOut: optedOut)
+        }
+        if subsetByElements || redactionMayChange {
+            var line: [UInt8] = []
+            line.reserveCapacity(pieces.count)
+            pieces.forEach { line.append(contentsOf: $0) }
+            try emit("Group", line)
+        } else {
+            try output.write(type: "Group", length: pieces.count) { writer in try pieces.forEach { try writer.append($0) } }
+            try countWritten()
         }
     }
 
     /// The stored Group's bytes, in order, minus opted-out members, plus the SUBSETTED tag.
-    private func subsettedGroup(_ bytes: UnsafeRawBufferPointer, optedOut: Set<String>) throws -> LinePieces {
-        guard let scan = ResourceScan(bytes) else { throw ExportFailure(description: "the Group is not readable") }
-        var pieces = LinePieces(bytes)
+    private func subsettedGroup(_ group: ResourceBlob, optedOut: Set<String>) throws -> LinePieces {
+        guard let scan = ResourceScan(group) else { throw ExportFailure(description: "the Group is not readable") }
+        var pieces = LinePieces(group)
         pieces.literal("{")
         var first = true
         func property(_ key: String) {
@@ -223,7 +239,7 @@ final class ExportBuilder {
         for entry in scan.properties {
             switch entry.key {
             case "meta":
-                guard case .object(let meta)? = try? JSONParser.parse(Array(bytes[entry.value])) else {
+                guard case .object(let meta)? = try? JSONParser.parse(group.bytes(entry.value)) else {
                     throw ExportFailure(description: "the Group's meta is not readable")
                 }
                 var holder = JSONObject([("meta", .object(meta))])
@@ -233,8 +249,8 @@ final class ExportBuilder {
                 metaWritten = true
             case "member":
                 var kept: [Range<Int>] = []
-                _ = ResourceScan.forEachElement(in: bytes, array: entry.value) { range in
-                    let entity = (try? JSONParser.parse(Array(bytes[range])))?["entity"]?["reference"]?.stringValue
+                _ = ResourceScan.forEachElement(in: group, array: entry.value) { range in
+                    let entity = (try? JSONParser.parse(group.bytes(range)))?["entity"]?["reference"]?.stringValue
                     let key = entity.flatMap { ResourceKey.parse(reference: $0, baseURL: settings.publicBaseURL) }
                     if let key, key.type == "Patient", optedOut.contains(key.id) { return }
                     kept.append(range)
@@ -259,7 +275,7 @@ final class ExportBuilder {
             pieces.forEach { line.append(contentsOf: $0) }
             guard case .object(var whole) = try JSONParser.parse(line) else { return pieces }
             Subsetting.addSubsettedTag(&whole)
-            var tagged = LinePieces(bytes)
+            var tagged = LinePieces(group)
             tagged.literal(JSONValue.object(whole).serialized())
             return tagged
         }

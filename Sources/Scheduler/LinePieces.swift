@@ -1,17 +1,19 @@
-/// One output line assembled from ranges of a stored resource's bytes and a few literal
-/// bytes, so a big resource can be written out with changes without being copied whole.
+import Storage
+
+/// One output line assembled from ranges of a stored resource and a few literal bytes, so a
+/// big resource can be written out with changes without ever being in memory whole.
 struct LinePieces {
     private enum Piece {
         case literal([UInt8])
         case stored(Range<Int>)
     }
 
-    private let source: UnsafeRawBufferPointer
+    private let source: ResourceBlob
     private var pieces: [Piece] = []
     /// The line's length in bytes.
     private(set) var count = 0
 
-    init(_ source: UnsafeRawBufferPointer) {
+    init(_ source: ResourceBlob) {
         self.source = source
     }
 
@@ -33,7 +35,7 @@ struct LinePieces {
         for piece in pieces {
             switch piece {
             case .literal(let bytes): try bytes.withUnsafeBytes(body)
-            case .stored(let range): try body(UnsafeRawBufferPointer(rebasing: source[range]))
+            case .stored(let range): try source.forEachPiece(of: range, body)
             }
         }
     }

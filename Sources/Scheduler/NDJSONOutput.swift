@@ -75,30 +75,43 @@ final class FileWriter {
         name = (path as NSString).lastPathComponent
         descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw ExportIOError(description: "cannot create \(name): \(String(cString: strerror(errno)))") }
-        buffer.reserveCapacity(1 << 16)
+        buffer.reserveCapacity(Self.bufferSize)
     }
 
     deinit {
         if !closed { Foundation.close(descriptor) }
     }
 
+    private static let bufferSize = 1 << 16
+
     func append(_ bytes: UnsafeRawBufferPointer) throws {
-        buffer.append(contentsOf: bytes)
         size += bytes.count
-        if buffer.count >= 1 << 16 { try flush() }
+        // A big piece (a Group's member list) goes straight to the file: buffering it would
+        // keep a second copy of it in memory for the rest of the export.
+        if bytes.count >= Self.bufferSize {
+            try flush()
+            try writeAll(bytes)
+            return
+        }
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.bufferSize { try flush() }
     }
 
     private func flush() throws {
+        try buffer.withUnsafeBytes { try writeAll($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0
-        while offset < buffer.count {
-            let written = buffer.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+        while offset < bytes.count {
+            let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw ExportIOError(description: "cannot write \(name): \(String(cString: strerror(errno)))")
             }
             offset += written
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     func close() throws {

@@ -1,3 +1,4 @@
+import CSQLite
 import ExportDomain
 
 /// The reads an export makes, all through the reference index so it never scans all resources.
@@ -29,6 +30,22 @@ extension Database {
             "SELECT last_updated, json FROM resources WHERE type = ? AND id = ? AND deleted = 0",
             [.text(key.type), .text(key.id)]
         ) { ($0.text(0) ?? "", $0.blob(1)) }.first
+    }
+
+    /// The current version's JSON for reading piece by piece (`ResourceBlob`); nil when
+    /// deleted or unknown. Use it inside the snapshot.
+    public func currentResourceBlob(_ key: ResourceKey, windowSize: Int = 1 << 20) throws -> ResourceBlob? {
+        guard let row = try connection.query(
+            "SELECT rowid, last_updated FROM resources WHERE type = ? AND id = ? AND deleted = 0",
+            [.text(key.type), .text(key.id)], { ($0.integer(0), $0.text(1) ?? "") }
+        ).first else { return nil }
+        var blob: OpaquePointer?
+        let rc = sqlite3_blob_open(connection.handle, "main", "resources", "json", row.0, 0, &blob)
+        guard rc == SQLITE_OK, let blob else {
+            sqlite3_blob_close(blob)
+            throw StorageError(code: rc, message: "cannot read \(key): \(String(cString: sqlite3_errmsg(connection.handle)))")
+        }
+        return ResourceBlob(handle: blob, lastUpdated: row.1, windowSize: windowSize)
     }
 
     /// Resources of `sourceType` that point at `target` through one of `paths`, in id order.

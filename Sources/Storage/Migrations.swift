@@ -68,6 +68,26 @@ enum Migrations {
             PRIMARY KEY (client_id, jti)
         ) WITHOUT ROWID;
         """,
+        // 2: resources as a rowid table. In a WITHOUT ROWID table the whole row is the b-tree
+        // key, so every lookup whose search passed a big row (an ATR Group of 100k members is
+        // ~30 MB) loaded all of it to compare keys: slow, and the scheduler's memory grew with
+        // the Group's size. Now the (type, id) index holds only the key.
+        """
+        CREATE TABLE resources_v2 (
+            type TEXT NOT NULL,
+            id TEXT NOT NULL,
+            version_id INTEGER NOT NULL,
+            last_updated TEXT NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            json BLOB,
+            PRIMARY KEY (type, id)
+        );
+        INSERT INTO resources_v2 (type, id, version_id, last_updated, deleted, json)
+            SELECT type, id, version_id, last_updated, deleted, json FROM resources ORDER BY type, id;
+        DROP TABLE resources;
+        ALTER TABLE resources_v2 RENAME TO resources;
+        CREATE INDEX resources_by_last_updated ON resources (type, last_updated);
+        """,
     ]
 
     static func apply(to connection: SQLiteConnection) throws {

@@ -68,6 +68,11 @@ final class ResourceRulesTests: XCTestCase {
         XCTAssertNil(ResourceKey.parse(reference: "#contained", baseURL: base))
         XCTAssertNil(ResourceKey.parse(reference: "urn:uuid:1234", baseURL: base))
         XCTAssertNil(ResourceKey.parse(reference: "Bogus/p1", baseURL: base))
+        XCTAssertEqual(ResourceKey.parse(reference: "Patient/p1/_history/", baseURL: base), ResourceKey(type: "Patient", id: "p1"))
+        for malformed in ["Patient", "Patient/", "/p1", "Patient/p1/", "Patient/p1/history/2", "Patient/p1/_history/2/x",
+                          "Patient/p1/_history", "Patient//p1", "Patient/p 1"] {
+            XCTAssertNil(ResourceKey.parse(reference: malformed, baseURL: base), malformed)
+        }
     }
 
     func testReferenceIndexOfATRGroup() {

@@ -27,6 +27,53 @@ final class DatabaseTests: XCTestCase {
 
     private let t0 = FHIRInstant(millisecondsSinceEpoch: 1_795_708_504_123)
 
+    func testMigrationKeepsResourcesStoredByTheFirstSchema() throws {
+        let path = directory.appendingPathComponent("atr.sqlite").path
+        do {
+            let old = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1000)
+            try old.execute(Migrations.steps[0])
+            try old.execute("PRAGMA user_version = 1")
+            try old.execute(#"INSERT INTO resources VALUES ('Patient', 'p1', 3, '2026-11-26T15:55:04.123Z', 0, CAST('{"resourceType":"Patient","id":"p1"}' AS BLOB))"#)
+        }
+        let db = try open()
+        XCTAssertEqual(try db.connection.query("PRAGMA user_version") { $0.integer(0) }, [Int64(Migrations.steps.count)])
+        let row = try XCTUnwrap(try db.currentResource(ResourceKey(type: "Patient", id: "p1")))
+        XCTAssertEqual(row.lastUpdated, "2026-11-26T15:55:04.123Z")
+        XCTAssertEqual(String(decoding: row.json, as: UTF8.self), #"{"resourceType":"Patient","id":"p1"}"#)
+        let plan = try db.connection.query("EXPLAIN QUERY PLAN SELECT json FROM resources WHERE type = 'Patient' AND id = 'p1'") { $0.text(3) ?? "" }
+        XCTAssertEqual(plan, ["SEARCH resources USING INDEX sqlite_autoindex_resources_1 (type=? AND id=?)"])
+    }
+
+    func testResourceBlobReadsPieceByPieceWhatIsStored() throws {
+        let db = try open()
+        let key = ResourceKey(type: "Group", id: "g")
+        let members = (0..<50).map { #"{"entity":{"reference":"Patient/p\#($0)"}}"# }.joined(separator: ",")
+        let group = object(#"{"resourceType":"Group","id":"g","type":"person","actual":true,"member":[\#(members)]}"#)
+        let stored = try db.writeTransaction { try db.put(group, as: key, now: t0) }.0.json
+        try db.beginSnapshot()
+        defer { db.endSnapshot() }
+        XCTAssertNil(try db.currentResourceBlob(ResourceKey(type: "Group", id: "missing")))
+        for windowSize in [7, 64, 1 << 20] {
+            let blob = try XCTUnwrap(try db.currentResourceBlob(key, windowSize: windowSize))
+            XCTAssertEqual(blob.count, stored.count)
+            XCTAssertEqual(blob.lastUpdated, "2026-11-26T15:55:04.123Z")
+            XCTAssertEqual((0..<blob.count).map { blob.byte(at: $0) }, stored)
+            XCTAssertEqual(blob.bytes(3..<200), Array(stored[3..<200]))
+            XCTAssertEqual(blob.bytes(100..<103), Array(stored[100..<103]))
+            var pieces: [UInt8] = []
+            blob.forEachPiece(of: 5..<stored.count) { pieces.append(contentsOf: $0) }
+            XCTAssertEqual(pieces, Array(stored[5...]))
+            let fromBlob = try XCTUnwrap(ResourceScan(blob))
+            let fromMemory = try XCTUnwrap(stored.withUnsafeBytes { ResourceScan($0) })
+            XCTAssertEqual(fromBlob.properties, fromMemory.properties)
+            var elements: [[UInt8]] = []
+            XCTAssertTrue(ResourceScan.forEachElement(in: blob, array: try XCTUnwrap(fromBlob.value("member"))) { elements.append(blob.bytes($0)) })
+            XCTAssertEqual(elements.count, 50)
+            XCTAssertEqual(elements.last.map { String(decoding: $0, as: UTF8.self) }, #"{"entity":{"reference":"Patient/p49"}}"#)
+            XCTAssertNil(blob.failure)
+        }
+    }
+
     func testVersionsAndDelete() throws {
         let db = try open()
         let key = ResourceKey(type: "Patient", id: "p1")

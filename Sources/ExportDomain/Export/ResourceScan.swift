@@ -1,19 +1,40 @@
+/// Bytes a `ResourceScan` reads: a buffer in memory, or a stored resource read piece by piece
+/// (an ATR list of a million members is one ~270 MB Group; it should not have to be in memory).
+public protocol ByteSource {
+    var count: Int { get }
+    /// The byte at `index`, `0 ≤ index < count`. Reads go mostly front to back.
+    func byte(at index: Int) -> UInt8
+    /// A copy of the bytes in `range`.
+    func bytes(_ range: Range<Int>) -> [UInt8]
+}
+
+extension UnsafeRawBufferPointer: ByteSource {
+    @inlinable public func byte(at index: Int) -> UInt8 { self[index] }
+    @inlinable public func bytes(_ range: Range<Int>) -> [UInt8] { Array(self[range]) }
+}
+
 /// Walks a stored resource's JSON without building it in memory: its top-level properties
-/// with their values' byte ranges, and an array's elements one at a time. An ATR list of a
-/// million members is one ~270 MB Group; parsing it whole would make the scheduler's memory
-/// grow with the list, and parsing every Patient whole just to read two references costs time.
+/// with their values' byte ranges, and an array's elements one at a time. Parsing a big Group
+/// whole would make the scheduler's memory grow with the list, and parsing every Patient
+/// whole just to read two references costs time.
 /// Expects JSON this server wrote (valid, compact); on anything else it reports `nil`.
 public struct ResourceScan: Sendable {
     public struct Property: Sendable, Equatable {
         public var key: String
         public var value: Range<Int>
+
+        @inlinable public init(key: String, value: Range<Int>) {
+            self.key = key
+            self.value = value
+        }
     }
 
     /// The top-level properties in order, each with its value's byte range.
     public let properties: [Property]
 
-    public init?(_ bytes: UnsafeRawBufferPointer) {
-        var scanner = Scanner(bytes: bytes)
+    @inlinable
+    public init?<Source: ByteSource>(_ source: Source) {
+        var scanner = Scanner(source)
         scanner.skipWhitespace()
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         var properties: [Property] = []
@@ -24,7 +45,7 @@ public struct ResourceScan: Sendable {
                 guard scanner.consume(UInt8(ascii: ",")) else { return nil }
                 scanner.skipWhitespace()
             }
-            guard let keyRange = scanner.stringRange(), let key = Self.key(bytes[keyRange]) else { return nil }
+            guard let keyRange = scanner.stringRange(), let key = Self.key(source.bytes(keyRange)) else { return nil }
             scanner.skipWhitespace()
             guard scanner.consume(UInt8(ascii: ":")) else { return nil }
             scanner.skipWhitespace()
@@ -36,10 +57,11 @@ public struct ResourceScan: Sendable {
     }
 
     /// A property name from its quoted token; escaped names (never FHIR's) take the full parser.
-    private static func key(_ token: Slice<UnsafeRawBufferPointer>) -> String? {
+    @usableFromInline
+    static func key(_ token: [UInt8]) -> String? {
         let inner = token.dropFirst().dropLast()
         if !inner.contains(UInt8(ascii: "\\")) { return String(decoding: inner, as: UTF8.self) }
-        guard case .string(let key)? = try? JSONParser.parse(Array(token)) else { return nil }
+        guard case .string(let key)? = try? JSONParser.parse(token) else { return nil }
         return key
     }
 
@@ -48,9 +70,10 @@ public struct ResourceScan: Sendable {
     }
 
     /// Calls `body` with each element's byte range, in order. Returns false on malformed input.
-    public static func forEachElement(in bytes: UnsafeRawBufferPointer, array: Range<Int>,
-                                      _ body: (Range<Int>) throws -> Void) rethrows -> Bool {
-        var scanner = Scanner(bytes: bytes, position: array.lowerBound)
+    @inlinable
+    public static func forEachElement<Source: ByteSource>(in source: Source, array: Range<Int>,
+                                                          _ body: (Range<Int>) throws -> Void) rethrows -> Bool {
+        var scanner = Scanner(source, position: array.lowerBound)
         guard scanner.consume(UInt8(ascii: "[")) else { return false }
         var first = true
         while scanner.position < array.upperBound {
@@ -68,35 +91,43 @@ public struct ResourceScan: Sendable {
         return false
     }
 
-    struct Scanner {
-        let bytes: UnsafeRawBufferPointer
-        var position: Int
+    @usableFromInline
+    struct Scanner<Source: ByteSource> {
+        @usableFromInline let source: Source
+        @usableFromInline let count: Int
+        @usableFromInline var position: Int
 
-        init(bytes: UnsafeRawBufferPointer, position: Int = 0) {
-            self.bytes = bytes
+        @inlinable
+        init(_ source: Source, position: Int = 0) {
+            self.source = source
+            self.count = source.count
             self.position = position
         }
 
-        func byte(at index: Int) -> UInt8? {
-            index < bytes.count ? bytes[index] : nil
+        @inlinable
+        static func isWhitespace(_ byte: UInt8) -> Bool {
+            byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
         }
 
+        @inlinable
         mutating func skipWhitespace() {
-            while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+            while position < count, Self.isWhitespace(source.byte(at: position)) { position += 1 }
         }
 
+        @inlinable
         mutating func consume(_ byte: UInt8) -> Bool {
-            guard position < bytes.count, bytes[position] == byte else { return false }
+            guard position < count, source.byte(at: position) == byte else { return false }
             position += 1
             return true
         }
 
         /// A string token including its quotes.
+        @inlinable
         mutating func stringRange() -> Range<Int>? {
             let start = position
             guard consume(UInt8(ascii: "\"")) else { return nil }
-            while position < bytes.count {
-                switch bytes[position] {
+            while position < count {
+                switch source.byte(at: position) {
                 case UInt8(ascii: "\\"): position += 2
                 case UInt8(ascii: "\""):
                     position += 1
@@ -108,15 +139,16 @@ public struct ResourceScan: Sendable {
         }
 
         /// Skips one value: a string, or a nested structure by depth, or a scalar.
+        @inlinable
         mutating func skipValue() -> Bool {
-            guard let first = byte(at: position) else { return false }
-            switch first {
+            guard position < count else { return false }
+            switch source.byte(at: position) {
             case UInt8(ascii: "\""):
                 return stringRange() != nil
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 var depth = 0
-                while position < bytes.count {
-                    switch bytes[position] {
+                while position < count {
+                    switch source.byte(at: position) {
                     case UInt8(ascii: "\""):
                         guard stringRange() != nil else { return false }
                         continue
@@ -133,8 +165,9 @@ public struct ResourceScan: Sendable {
                 }
                 return false
             default:
-                while position < bytes.count,
-                      ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) {
+                while position < count {
+                    let byte = source.byte(at: position)
+                    if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") || Self.isWhitespace(byte) { break }
                     position += 1
                 }
                 return true

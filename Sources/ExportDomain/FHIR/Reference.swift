@@ -23,12 +23,22 @@ public struct ResourceKey: Sendable, Hashable, Comparable, CustomStringConvertib
             guard text.hasPrefix(prefix) else { return nil }
             text = text.dropFirst(prefix.count)
         }
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 2 || (parts.count == 4 && parts[2] == "_history") else { return nil }
-        let type = String(parts[0])
-        let id = String(parts[1])
-        guard ResourceTypes.all.contains(type), ResourceID.isValid(id) else { return nil }
-        return ResourceKey(type: type, id: id)
+        // `Type/id` or `Type/id/_history/version`; found by index, as this runs for every
+        // reference an export follows.
+        let slash = UInt8(ascii: "/")
+        guard let afterType = text.utf8.firstIndex(of: slash) else { return nil }
+        let type = String(text[..<afterType])
+        let rest = text[text.utf8.index(after: afterType)...]
+        var id = rest
+        if let afterId = rest.utf8.firstIndex(of: slash) {
+            id = rest[..<afterId]
+            let history = rest[rest.utf8.index(after: afterId)...]
+            guard let afterHistory = history.utf8.firstIndex(of: slash), history[..<afterHistory] == "_history",
+                  !history[history.utf8.index(after: afterHistory)...].utf8.contains(slash) else { return nil }
+        }
+        let idText = String(id)
+        guard ResourceTypes.all.contains(type), ResourceID.isValid(idText) else { return nil }
+        return ResourceKey(type: type, id: idText)
     }
 }
 

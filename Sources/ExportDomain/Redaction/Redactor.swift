@@ -160,11 +160,27 @@ public struct Redactor: Sendable {
 
     /// Whether the fast path alone decides that a resource is unchanged (no parsing needed).
     public func isUnchangedWithoutParsing(type: String, json: [UInt8]) -> Bool {
+        json.withUnsafeBytes { isUnchangedWithoutParsing(type: type, json: $0) }
+    }
+
+    public func isUnchangedWithoutParsing(type: String, json: UnsafeRawBufferPointer) -> Bool {
         guard isActive else { return true }
         switch plans[type] ?? .always {
         case .never: return true
-        case .keys(let matcher): return !matcher.occurs(in: json)
+        case .keys(let matcher): return !matcher.occurs(in: json.bindMemory(to: UInt8.self))
         case .always: return false
+        }
+    }
+
+    /// For a resource read in parts (a big Group): whether a redaction could remove anything
+    /// from its top-level property `name` with this `value` (a complete JSON value, or one
+    /// element of an array value). When this is false for every part, the resource is unchanged.
+    public func mayChange(type: String, property name: String, value: UnsafeRawBufferPointer) -> Bool {
+        guard isActive else { return false }
+        switch plans[type] ?? .always {
+        case .never: return false
+        case .keys(let matcher): return matcher.names.contains(name) || matcher.occurs(in: value.bindMemory(to: UInt8.self))
+        case .always: return true
         }
     }
 

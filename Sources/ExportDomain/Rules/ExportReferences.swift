@@ -36,16 +36,18 @@ public enum ExportReferences {
     /// The same, from stored JSON: only the followed elements are parsed (the rest is skipped
     /// over), so a Patient costs a scan and a million-member Group no memory.
     public static func additionalReferences(type: String, json: [UInt8], baseURL: String) -> [ResourceKey] {
-        guard let elements = followedElements[type] else { return [] }
-        return json.withUnsafeBytes { bytes in
-            guard let scan = ResourceScan(bytes) else { return [] }
-            var properties: [(String, JSONValue)] = [("resourceType", .string(type))]
-            for element in elements {
-                if let range = scan.value(element), let value = try? JSONParser.parse(Array(bytes[range])) {
-                    properties.append((element, value))
-                }
+        json.withUnsafeBytes { additionalReferences(type: type, json: $0, baseURL: baseURL) }
+    }
+
+    @inlinable
+    public static func additionalReferences<Source: ByteSource>(type: String, json source: Source, baseURL: String) -> [ResourceKey] {
+        guard let elements = followedElements[type], let scan = ResourceScan(source) else { return [] }
+        var properties: [(String, JSONValue)] = [("resourceType", .string(type))]
+        for element in elements {
+            if let range = scan.value(element), let value = try? JSONParser.parse(source.bytes(range)) {
+                properties.append((element, value))
             }
-            return additionalReferences(of: JSONObject(properties), baseURL: baseURL)
         }
+        return additionalReferences(of: JSONObject(properties), baseURL: baseURL)
     }
 }
