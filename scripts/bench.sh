@@ -274,7 +274,9 @@ wrk_run() {
     local name=$1 url=$2 auth=() out parsed
     [ $# -ge 3 ] && auth=(-H "Authorization: Bearer $3")
     out="$state/wrk-$name.txt"
-    wrk -t"$wrk_threads" -c"$wrk_connections" -d"$duration" --latency "${auth[@]}" "$url" > "$out" 2>&1 \
+    # --timeout: at 100k members one file is ~100 MB; a 16-connection download of it takes
+    # longer than wrk's default 2 s, which wrk would count as an error.
+    wrk -t"$wrk_threads" -c"$wrk_connections" -d"$duration" --timeout 60s --latency "${auth[@]}" "$url" > "$out" 2>&1 \
         || { cat "$out" >&2; die "wrk $name failed"; }
     parsed=$("${util[@]}" wrk "$out") || { cat "$out" >&2; echo "$parsed" >&2; die "wrk $name ($url): errors during the run"; }
     eval "$parsed"
