@@ -40,6 +40,17 @@ public final class SecurityContext: @unchecked Sendable {
         return try jwksFetcher.keys(url: settings.jwksURL)
     }
 
+    /// The token keys, or 503: the external issuer's key set is unreachable or unusable, an
+    /// outage rather than the client's fault.
+    private func keysOrUnavailable() throws -> [JWK] {
+        do {
+            return try tokenKeys()
+        } catch {
+            throw FHIRError(status: 503, code: .transient, "Access tokens cannot be checked right now: \(error)",
+                            headers: [HTTPHeader("Retry-After", "30")])
+        }
+    }
+
     /// Verifies a bearer token, or throws 401. Verified tokens are cached until they expire.
     func authenticate(authorization: String?, now: FHIRInstant) throws -> AuthenticatedClient? {
         guard settings.enabled else { return nil }
@@ -49,11 +60,13 @@ public final class SecurityContext: @unchecked Sendable {
         if let cached = lock.withLock({ verifiedTokens[token] }), cached.expiresAt > now {
             return cached
         }
+        let keys = try keysOrUnavailable()
         let claims: AccessTokenClaims
         do {
-            let verifier = AccessTokenVerifier(keys: try tokenKeys(), issuer: settings.issuer, audience: settings.audience)
+            let verifier = AccessTokenVerifier(keys: keys, issuer: settings.issuer, audience: settings.audience)
             claims = try verifier.verify(token, now: now)
-        } catch let error as TokenError {
+        } catch {
+            // `verify` throws only TokenError.
             throw Self.unauthorized("The access token is not valid: \(error)", invalidToken: true)
         }
         let client = AuthenticatedClient(clientId: claims.clientId, scopes: ScopeSet(granted: claims.scope),
