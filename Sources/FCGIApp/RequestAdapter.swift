@@ -6,13 +6,24 @@ enum RequestAdapter {
     static func request(parameters: [String: String], body: [UInt8]) -> HTTPRequest {
         var headers: [String: String] = [:]
         for (name, value) in parameters where name.hasPrefix("HTTP_") {
-            headers[name.dropFirst(5).lowercased().replacing("_", with: "-")] = value
+            headers[headerName(name.utf8.dropFirst(5))] = value
         }
         if let contentType = parameters["CONTENT_TYPE"], !contentType.isEmpty { headers["content-type"] = contentType }
         let path = parameters["DOCUMENT_URI"] ?? ((parameters["SCRIPT_NAME"] ?? "") + (parameters["PATH_INFO"] ?? ""))
         return HTTPRequest(method: parameters["REQUEST_METHOD"] ?? "GET", path: path,
                            query: parameters["QUERY_STRING"] ?? "", headers: headers, body: body,
                            originalURI: parameters["ATR_ORIGINAL_URI"])
+    }
+
+    /// `ACCEPT_ENCODING` → `accept-encoding`, on bytes (this runs for every header of every request).
+    private static func headerName(_ cgiName: Substring.UTF8View) -> String {
+        String(decoding: cgiName.map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "_"): UInt8(ascii: "-")
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte | 0x20
+            default: byte
+            }
+        }, as: UTF8.self)
     }
 
     /// The declared body length; nil when absent, or an error response when it is unusable
