@@ -55,7 +55,13 @@ final class ExportBuilder {
         guard let group = try snapshot.currentResourceBlob(groupKey) else {
             throw ExportFailure(description: "\(groupKey) no longer exists")
         }
-        try exportMembersAndGroup(groupKey, group)
+        // A failed blob read yields zeros, which stop the scan or land in the Group's file: the
+        // storage error is what ends the task (and its files are never published).
+        do {
+            try exportMembersAndGroup(groupKey, group)
+        } catch {
+            throw group.failure ?? error
+        }
         if let failure = group.failure { throw failure }
         return errors
     }
