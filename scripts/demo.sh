@@ -15,7 +15,10 @@ types=Group,Patient,Coverage,RelatedPerson,Practitioner,PractitionerRole,Organiz
 
 echo "== GET $base/metadata → $("${curl[@]}" -o /dev/null -w '%{http_code}' "$base/metadata")"
 echo "== GET $base/Patient/patient-alice"
-"${curl[@]}" "$base/Patient/patient-alice" | head -c 200; echo " …"
+# Downloads go to a file before they are cut: `curl | head` fails under pipefail whenever
+# head exits while curl is still writing (curl: (23) Failed writing body).
+"${curl[@]}" -o var/demo-download.json "$base/Patient/patient-alice"
+head -c 200 var/demo-download.json; echo " …"
 
 echo "== kick-off: GET $base/Group/$group/\$davinci-data-export?_type=$types"
 status_url=$("${curl[@]}" -D - -o /dev/null -H 'Accept: application/fhir+json' -H 'Prefer: respond-async' \
@@ -37,7 +40,8 @@ echo
 for url in $(echo "$manifest" | grep -o '"url":"[^"]*"' | sed 's/"url":"\(.*\)"/\1/'); do
     file=${url%%\?*}; file=${file##*/}
     echo "== $file (first 2 lines)"
-    "${curl[@]}" "$url" | head -n 2 | cut -c1-240
+    "${curl[@]}" -o var/demo-download.json "$url"
+    head -n 2 var/demo-download.json | cut -c1-240
 done
 echo
 echo "FHIR base: $base   (trust var/tls/ca.pem: curl --cacert var/tls/ca.pem $base/metadata)"
