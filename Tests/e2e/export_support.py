@@ -349,14 +349,17 @@ class GeneratedGroup:
     files: list[str]
     expected: dict[str, set[str]]
     opted_out: set[str]
+    #: The Group's member elements as loaded, in order.
+    members: list[dict] = field(default_factory=list)
 
 
 def generate_atr_group(directory: str, group_id: str, members: int,
-                       opt_out_every: int = 0) -> GeneratedGroup:
+                       opt_out_every: int = 0, display_padding: int = 0) -> GeneratedGroup:
     """An ATR Group of ``members`` members, each with a Patient, a Coverage (beneficiary) and a
     RelatedPerson; every ``opt_out_every``-th member has a global opt-out Consent. Writes
     ``{group_id}-resources.ndjson`` and ``{group_id}-group.ndjson`` (the Group last, so its
-    members exist when it is loaded)."""
+    members exist when it is loaded). ``display_padding`` characters of member
+    `entity.display` make the Group bigger without changing what is exported."""
     os.makedirs(directory, exist_ok=True)
     resources_file = os.path.join(directory, f"{group_id}-resources.ndjson")
     group_file = os.path.join(directory, f"{group_id}-group.ndjson")
@@ -387,14 +390,15 @@ def generate_atr_group(directory: str, group_id: str, members: int,
         "resourceType": "Group", "id": group_id,
         "meta": {"profile": [ATR_GROUP_PROFILE]},
         "type": "person", "actual": True, "name": f"Generated ATR list {group_id}",
-        "member": [{"entity": {"reference": f"Patient/{group_id}-p{n}"},
+        "member": [{"entity": {"reference": f"Patient/{group_id}-p{n}",
+                               **({"display": f"Member {n} " + "·" * display_padding} if display_padding else {})},
                     "period": {"start": "2026-01-01", "end": "2026-12-31"}}
                    for n in range(members)],
     }
     with open(group_file, "w", encoding="utf-8") as out:
         out.write(json.dumps(group_resource) + "\n")
     expected["Group"] = {group_id}
-    return GeneratedGroup(group_id, [resources_file, group_file], expected, opted_out)
+    return GeneratedGroup(group_id, [resources_file, group_file], expected, opted_out, group_resource["member"])
 
 
 # --- subprocesses: atrctl, atr-fcgi (CGI), atr-scheduler ------------------------------------

@@ -23,8 +23,11 @@ from export_support import (
 )
 
 #: A large export: 5000 members (Patient, Coverage, RelatedPerson each), 1% opted out. About
-#: 15,000 resources: seconds in a debug build, long enough to be killed in the middle.
+#: 15,000 resources: seconds in a debug build, long enough to be killed in the middle. Member
+#: displays make the Group about 2 MB, past the scheduler's 1 MB read window, so reading it
+#: piece by piece and copying kept members across window edges is exercised.
 LARGE_MEMBERS = 5000
+LARGE_DISPLAY_PADDING = 200
 SMALL_MEMBERS = 150
 TASKS = 20
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
@@ -41,7 +44,7 @@ def instance(tmp_path_factory, repo_root, instance_settings):
 @pytest.fixture(scope="module")
 def large_group(instance) -> GeneratedGroup:
     generated = generate_atr_group(os.path.join(instance.root, "data"), "robust-large",
-                                   LARGE_MEMBERS, opt_out_every=100)
+                                   LARGE_MEMBERS, opt_out_every=100, display_padding=LARGE_DISPLAY_PADDING)
     instance.import_files(*generated.files)
     return generated
 
@@ -90,6 +93,10 @@ def assert_complete_export(instance: Instance, task_id: str, generated: Generate
     [group] = by_type["Group"]
     refs = member_references(group)
     assert sorted(refs) == sorted(f"Patient/{p}" for p in generated.expected["Patient"])
+    # The kept members exactly as loaded, in their order: nothing lost or cut at window edges.
+    kept = [m for m in generated.members
+            if m["entity"]["reference"].removeprefix("Patient/") not in generated.opted_out]
+    assert group["member"] == kept
     assert has_subsetted_tag(group) == bool(generated.opted_out)
     assert instance.building_entries(task_id) == [], "temporary files left behind"
     return manifest
