@@ -71,6 +71,7 @@ final class ExportBuilder {
         let requested = requestedPatients()
         var requestedFound = Set<ResourceKey>()
         var optedOut = Set<String>()
+        let groupWanted = wanted.contains("Group")
         var redactionMayChangeGroup = false
         if let members = scan.value("member") {
             let meta = scan.value("meta").flatMap { try? JSONParser.parse(group.bytes($0)) }
@@ -80,7 +81,7 @@ final class ExportBuilder {
             let complete = try ResourceScan.forEachElement(in: group, array: members) { range in
                 membersSeen += 1
                 let bytes = group.bytes(range)
-                if !redactionMayChangeGroup {
+                if groupWanted && !redactionMayChangeGroup {
                     redactionMayChangeGroup = bytes.withUnsafeBytes { redactor.mayChange(type: "Group", property: "member", value: $0) }
                 }
                 guard case .object(let element)? = try? JSONParser.parse(bytes),
@@ -98,7 +99,7 @@ final class ExportBuilder {
             }
             guard complete else { throw ExportFailure(description: "\(groupKey) has a malformed member list") }
         }
-        if wanted.contains("Group") {
+        if groupWanted {
             for property in scan.properties where property.key != "member" && !redactionMayChangeGroup {
                 redactionMayChangeGroup = group.bytes(property.value).withUnsafeBytes {
                     redactor.mayChange(type: "Group", property: property.key, value: $0)
@@ -177,10 +178,6 @@ final class ExportBuilder {
     // MARK: Additional resources
 
     private static let additionalTypes: Set<String> = ["Practitioner", "PractitionerRole", "Organization", "Location"]
-
-    private func followReferences(of type: String, _ json: [UInt8], depth: Int) throws {
-        try json.withUnsafeBytes { try followReferences(of: type, $0, depth: depth) }
-    }
 
     private func followReferences<Source: ByteSource>(of type: String, _ json: Source, depth: Int) throws {
         guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }

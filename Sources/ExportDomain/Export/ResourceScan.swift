@@ -13,6 +13,11 @@ extension UnsafeRawBufferPointer: ByteSource {
     @inlinable public func bytes(_ range: Range<Int>) -> [UInt8] { Array(self[range]) }
 }
 
+extension Array: ByteSource where Element == UInt8 {
+    @inlinable public func byte(at index: Int) -> UInt8 { self[index] }
+    @inlinable public func bytes(_ range: Range<Int>) -> [UInt8] { Array(self[range]) }
+}
+
 /// Walks a stored resource's JSON without building it in memory: its top-level properties
 /// with their values' byte ranges, and an array's elements one at a time. Parsing a big Group
 /// whole would make the scheduler's memory grow with the list, and parsing every Patient

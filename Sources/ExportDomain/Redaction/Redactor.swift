@@ -160,14 +160,10 @@ public struct Redactor: Sendable {
 
     /// Whether the fast path alone decides that a resource is unchanged (no parsing needed).
     public func isUnchangedWithoutParsing(type: String, json: [UInt8]) -> Bool {
-        json.withUnsafeBytes { isUnchangedWithoutParsing(type: type, json: $0) }
-    }
-
-    public func isUnchangedWithoutParsing(type: String, json: UnsafeRawBufferPointer) -> Bool {
         guard isActive else { return true }
         switch plans[type] ?? .always {
         case .never: return true
-        case .keys(let matcher): return !matcher.occurs(in: json.bindMemory(to: UInt8.self))
+        case .keys(let matcher): return !matcher.occurs(in: json)
         case .always: return false
         }
     }

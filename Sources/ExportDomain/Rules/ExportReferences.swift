@@ -35,10 +35,6 @@ public enum ExportReferences {
 
     /// The same, from stored JSON: only the followed elements are parsed (the rest is skipped
     /// over), so a Patient costs a scan and a million-member Group no memory.
-    public static func additionalReferences(type: String, json: [UInt8], baseURL: String) -> [ResourceKey] {
-        json.withUnsafeBytes { additionalReferences(type: type, json: $0, baseURL: baseURL) }
-    }
-
     @inlinable
     public static func additionalReferences<Source: ByteSource>(type: String, json source: Source, baseURL: String) -> [ResourceKey] {
         guard let elements = followedElements[type], let scan = ResourceScan(source) else { return [] }
