@@ -43,7 +43,7 @@ differential:
 e2e:
 	scripts/e2e.sh
 
-## bench: performance figures of DESIGN.md section 5 (own stack in var/bench, port 9843); BENCH_MEMBERS=100000 for the big run
+## bench: performance figures of the README's "Performance" section (own stack in var/bench, port 9843); BENCH_MEMBERS=100000 for the big run
 bench: build-release
 	scripts/bench.sh
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: the performance figures of DESIGN.md section 5, printed as a table. Never fails
+# `make bench`: the performance figures of the README's "Performance" section, printed as a table. Never fails
 # on speed, only on real errors (a failed export, a non-2xx answer during a wrk run, …).
 #
 # Uses its own stack: state in var/bench, port 9843, release binaries; stopped at the end.

@@ -43,6 +43,8 @@ start() {
     [ -f "$ATR_INSTANCE_SETTINGS" ] || echo '{}' > "$ATR_INSTANCE_SETTINGS"
     scripts/dev-tls.sh "$state"
     "$bin/atrctl" secrets init
+    # The servers refuse a database whose schema is not theirs; migrating is this explicit step.
+    "$bin/atrctl" migrate
     "$bin/atrctl" config >/dev/null
 
     local user_directive=""

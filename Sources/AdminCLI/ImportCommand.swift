@@ -12,6 +12,9 @@ struct ImportCommand: ParsableCommand {
         A file holding one Bundle is loaded entry by entry (a transaction Bundle all at once, with
         urn:uuid references resolved); any other file is read as NDJSON, one resource per line,
         committed in batches. Invalid lines are reported and skipped; the exit status is then 1.
+        A batch that cannot be written (disk full, database locked past its busy timeout) is
+        rolled back whole and stops the import with its file and line range, exit status 1;
+        the batches before it stay written, and running the import again is safe (upsert).
         """
     )
 
@@ -23,17 +26,22 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let settings = ConfigurationLoader.loadOrExit(program: "atrctl")
-        let database = try ConfigurationLoader.openDatabase(settings)
+        let database = AdminDatabase.open(settings)
         let importer = ResourceImporter(database: database, batchSize: batchSize)
         let started = Date()
-        for file in files {
-            try importer.importFile(file)
+        var stopped: ImportStopped?
+        do {
+            for file in files { try importer.importFile(file) }
+        } catch let error as ImportStopped {
+            stopped = error
         }
         importer.progress.finish()
+        if let stopped { FileHandle.standardError.write(Data("atrctl import stopped at \(stopped)\n".utf8)) }
         let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
-        print("imported \(importer.created + importer.updated) resources (\(importer.created) created, \(importer.updated) updated) "
+        let deleted = importer.deleted > 0 ? ", \(importer.deleted) deleted" : ""
+        print("imported \(importer.created + importer.updated) resources (\(importer.created) created, \(importer.updated) updated\(deleted)) "
               + "from \(files.count) file(s) in \(seconds) s; \(importer.failures) invalid")
-        if importer.failures > 0 { throw ExitCode(1) }
+        if importer.failures > 0 || stopped != nil { throw ExitCode(1) }
     }
 }
 
@@ -45,7 +53,7 @@ struct ReindexCommand: ParsableCommand {
 
     func run() throws {
         let settings = ConfigurationLoader.loadOrExit(program: "atrctl")
-        let database = try ConfigurationLoader.openDatabase(settings)
+        let database = AdminDatabase.open(settings)
         let progress = ProgressReporter(label: "reindex", total: nil)
         let count = try database.reindexAll { progress.update(done: Int64($0), count: $0) }
         progress.finish()

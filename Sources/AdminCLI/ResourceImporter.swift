@@ -11,7 +11,8 @@ final class ResourceImporter {
     private(set) var updated = 0
     private(set) var failures = 0
     let progress = ProgressReporter(label: "import", total: nil)
-    private var pending: [(JSONObject, ResourceKey)] = []
+    private(set) var deleted = 0
+    private var pending: [Pending] = []
     private var bytesBefore: Int64 = 0
 
     init(database: Database, batchSize: Int) {
@@ -47,7 +48,7 @@ final class ResourceImporter {
             if value["resourceType"]?.stringValue == "Bundle" {
                 try importBundle(path, line)
             } else {
-                add(value, path: path, line: lineNumber)
+                try add(value, path: path, line: lineNumber)
             }
             progress.update(done: bytesBefore + reader.bytesRead, count: created + updated + pending.count)
         }
@@ -66,14 +67,15 @@ final class ResourceImporter {
         if value["resourceType"]?.stringValue == "Bundle" {
             try importBundle(path, bytes)
         } else {
-            add(value, path: path, line: nil)
+            try add(value, path: path, line: nil)
             try flush()
         }
         bytesBefore += Int64(bytes.count)
     }
 
-    /// A transaction or batch Bundle goes through the same rules as `POST {base}`; any other
-    /// Bundle (collection, searchset) is a list of resources to upsert.
+    /// A transaction or batch Bundle goes through the same executor as `POST {base}`: a
+    /// transaction lands whole or not at all, a batch entry by entry. Any other Bundle
+    /// (collection, searchset) is a list of resources to upsert.
     private func importBundle(_ path: String, _ bytes: [UInt8]) throws {
         try flush()
         let type = (try? JSONParser.parse(bytes))?["type"]?.stringValue
@@ -81,18 +83,33 @@ final class ResourceImporter {
             let bundle: BundleRequest
             do {
                 bundle = try BundleRequest.parse(bytes) { SystemRandom.uuid() }
-            } catch {
-                report(path, nil, "\(error)")
+            } catch let error as FHIRError {
+                report(path, nil, type == "transaction" ? "\(error.diagnostics); nothing of the transaction was written" : error.diagnostics)
                 return
             }
-            for (index, entry) in bundle.entries.enumerated() {
-                switch entry {
-                case .success(let entry) where entry.method != .delete:
-                    pending.append((entry.resource ?? JSONObject(), ResourceKey(type: entry.type, id: entry.id)))
-                case .success(let entry):
-                    _ = try database.writeTransaction { try database.delete(ResourceKey(type: entry.type, id: entry.id), now: SystemClock.now()) }
-                case .failure(let error):
-                    report(path, nil, "entry[\(index)]: \(error.diagnostics)")
+            let results: [BundleExecutor.EntryResult]
+            do {
+                results = try BundleExecutor(database: database, baseURL: database.baseURL).execute(bundle, now: SystemClock.now())
+            } catch let error as FHIRError {
+                report(path, nil, "\(error.diagnostics); nothing of the transaction was written")
+                return
+            } catch {
+                throw ImportStopped(location: path, reason: "\(error); nothing of the transaction was written")
+            }
+            for (index, result) in results.enumerated() {
+                switch result {
+                case .done(_, let wasCreated):
+                    if case .success(let entry) = bundle.entries[index], entry.method == .delete {
+                        deleted += 1
+                    } else if wasCreated {
+                        created += 1
+                    } else {
+                        updated += 1
+                    }
+                case .failed(let error as FHIRError):
+                    report(path, nil, error.diagnostics)
+                case .failed(let error):
+                    throw ImportStopped(location: "\(path): entry[\(index)]", reason: "\(error); the entries before it were written")
                 }
             }
         } else {
@@ -101,38 +118,50 @@ final class ResourceImporter {
                     report(path, nil, "entry[\(index)] has no resource")
                     continue
                 }
-                add(resource, path: path, line: nil)
+                try add(resource, path: path, line: nil)
             }
         }
         try flush()
     }
 
-    private func add(_ value: JSONValue, path: String, line: Int?) {
+    private func add(_ value: JSONValue, path: String, line: Int?) throws {
         do {
             let resource = try ResourceInput.resourceObject(value)
             let type = resource["resourceType"]?.stringValue ?? ""
             let id = resource["id"]?.stringValue ?? SystemRandom.uuid()
-            pending.append((resource, ResourceKey(type: type, id: id)))
+            pending.append(Pending(resource: resource, key: ResourceKey(type: type, id: id), path: path, line: line))
         } catch let error as FHIRError {
             report(path, line, error.diagnostics)
-        } catch {
-            report(path, line, "\(error)")
         }
-        if pending.count >= batchSize { try? flush() }
+        if pending.count >= batchSize { try flush() }
     }
 
+    /// Commits the pending resources in one write transaction. They leave `pending` only once
+    /// committed: a batch that fails is rolled back whole and stops the import, naming its lines.
     private func flush() throws {
         guard !pending.isEmpty else { return }
         let now = SystemClock.now()
-        let batch = pending
-        pending.removeAll(keepingCapacity: true)
-        let createdInBatch = try database.writeTransaction {
-            try batch.reduce(0) { count, item in
-                try database.put(item.0, as: item.1, now: now).created ? count + 1 : count
+        let createdInBatch: Int
+        do {
+            createdInBatch = try database.writeTransaction {
+                try pending.reduce(0) { count, item in
+                    try database.put(item.resource, as: item.key, now: now).created ? count + 1 : count
+                }
             }
+        } catch {
+            throw ImportStopped(location: Self.location(of: pending), reason: "\(error); none of these \(pending.count) resources was written")
         }
         created += createdInBatch
-        updated += batch.count - createdInBatch
+        updated += pending.count - createdInBatch
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// `file:first-last` of a batch (lines are known for NDJSON, not for a document).
+    static func location(of batch: [Pending]) -> String {
+        let path = batch.first?.path ?? ""
+        let lines = batch.compactMap(\.line)
+        guard let first = lines.min(), let last = lines.max() else { return path }
+        return first == last ? "\(path):\(first)" : "\(path):\(first)-\(last)"
     }
 
     private func report(_ path: String, _ line: Int?, _ message: String) {
@@ -140,6 +169,22 @@ final class ResourceImporter {
         progress.clearLine()
         FileHandle.standardError.write(Data("\(path)\(line.map { ":\($0)" } ?? ""): \(message)\n".utf8))
     }
+}
+
+/// A resource waiting for its batch's commit, with where it came from.
+struct Pending {
+    var resource: JSONObject
+    var key: ResourceKey
+    var path: String
+    var line: Int?
+}
+
+/// A write that failed for a reason other than the input (disk full, database locked past its
+/// busy timeout, …): the import stops there, since what follows would land out of order.
+struct ImportStopped: Error, CustomStringConvertible {
+    var location: String
+    var reason: String
+    var description: String { "\(location): \(reason)" }
 }
 
 struct ValidationFailure: Error, CustomStringConvertible {

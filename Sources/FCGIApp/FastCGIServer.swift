@@ -12,7 +12,6 @@ enum FastCGIServer {
     }
 
     static func serve(socketPath: String, settings: Settings, security: SecurityContext, logger: Logger) {
-        guard FCGX_Init() == 0 else { fail("FCGX_Init failed", logger) }
         let directory = (socketPath as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         // FCGX_OpenSocket removes a stale socket file left by a crash.

@@ -13,6 +13,7 @@ LoggingSystem.bootstrap { label in
 let arguments = CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()))
 var settings = ConfigurationLoader.loadOrExit(program: "atr-fcgi")
 if let threads = arguments.threads { settings.fastCGIThreads = threads }
+ConfigurationLoader.requireDatabaseOrExit(settings, program: "atr-fcgi")
 let logger = Logger(label: "atr-fcgi")
 let security: SecurityContext
 do {

@@ -70,13 +70,31 @@ public enum ConfigurationLoader {
         return true
     }
 
-    /// Opens the database, creating its directory and schema when needed.
-    public static func openDatabase(_ settings: Settings) throws -> Database {
-        let directory = (settings.databasePath as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    /// Opens the database; its schema must be this build's (`SchemaVersionError` otherwise).
+    /// `migrating: true` only for `atrctl migrate`, which creates the file and its directory.
+    public static func openDatabase(_ settings: Settings, migrating: Bool = false) throws -> Database {
+        if migrating {
+            let directory = (settings.databasePath as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+        } else if !FileManager.default.fileExists(atPath: settings.databasePath) {
+            throw SchemaVersionError(found: 0, expected: Database.schemaVersion)
         }
-        return try Database(path: settings.databasePath, busyTimeoutMilliseconds: settings.databaseBusyTimeout,
-                            baseURL: settings.publicBaseURL)
+        let database = try Database(path: settings.databasePath, busyTimeoutMilliseconds: settings.databaseBusyTimeout,
+                                    baseURL: settings.publicBaseURL)
+        if !migrating { try database.requireCurrentSchema() }
+        return database
+    }
+
+    /// For a process's start: opens the database once to check its schema, or ends the process
+    /// with the reason (exit 78, EX_CONFIG), so a server never runs on a schema it does not know.
+    public static func requireDatabaseOrExit(_ settings: Settings, program: String) {
+        do {
+            _ = try openDatabase(settings)
+        } catch {
+            FileHandle.standardError.write(Data("\(program): \(settings.databasePath): \(error)\n".utf8))
+            exit(78)
+        }
     }
 }

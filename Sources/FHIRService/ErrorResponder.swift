@@ -2,23 +2,48 @@ import ExportDomain
 import Logging
 import Storage
 
-/// The one place where errors become responses: client errors as their OperationOutcome,
-/// everything else as a 500/503 OperationOutcome that reveals no internals.
+/// The one place where errors become responses. A `RenderableError` renders itself; this maps
+/// only what is not one: the database staying locked past its busy timeout (503 +
+/// `Retry-After`) and anything unexpected (500 that reveals no internals; the detail is logged).
+/// Both in the dialect of the endpoint: FHIR OperationOutcome, or OAuth JSON at the token endpoint.
 public enum ErrorResponder {
-    public static func response(for error: Error, logger: Logger) -> HTTPResponse {
+    public enum Dialect: Sendable {
+        case fhir, oauth
+    }
+
+    public static func response(for error: Error, dialect: Dialect = .fhir, logger: Logger) -> HTTPResponse {
+        let rendered = renderable(error, dialect: dialect, logger: logger)
+        return HTTPResponse(status: rendered.status, headers: [HTTPHeader("Content-Type", rendered.mediaType)] + rendered.headers,
+                            body: rendered.body.serialized())
+    }
+
+    /// The error as a `RenderableError`, logging what the client is not told.
+    public static func renderable(_ error: Error, dialect: Dialect = .fhir, logger: Logger) -> RenderableError {
         switch error {
-        case let error as FHIRError:
+        case let error as FHIRError where dialect == .oauth:
+            // OAuth clients read `{"error": …}` only: a FHIR error at the token endpoint says the same in their terms.
+            let code: OAuthError.Code = error.status == 503 ? .temporarilyUnavailable : error.status >= 500 ? .serverError : .invalidRequest
+            return renderable(OAuthError(status: error.status, error: code.rawValue, description: error.diagnostics,
+                                         retryAfter: error.headers.first { $0.name == "Retry-After" }.flatMap { Int($0.value) }),
+                              dialect: dialect, logger: logger)
+        case let error as RenderableError:
             if error.status >= 500 { logger.error("request failed", metadata: ["error": "\(error)"]) }
-            return .fhir(error.status, error.operationOutcome, headers: error.headers)
+            return error
         case let error as StorageError where error.isBusy:
             logger.warning("database busy", metadata: ["error": "\(error)"])
-            let busy = FHIRError(status: 503, code: .transient, "The database is busy; retry shortly",
-                                 headers: [HTTPHeader("Retry-After", "1")])
-            return .fhir(busy.status, busy.operationOutcome, headers: busy.headers)
+            switch dialect {
+            case .fhir:
+                return FHIRError(status: 503, code: .transient, "The database is busy; retry shortly", headers: [HTTPHeader("Retry-After", "1")])
+            case .oauth:
+                return OAuthError(status: 503, error: OAuthError.Code.temporarilyUnavailable.rawValue,
+                                  description: "the server is busy; retry shortly", retryAfter: 1)
+            }
         default:
             logger.error("unexpected error", metadata: ["error": "\(error)"])
-            let failure = FHIRError(status: 500, code: .exception, "Internal server error")
-            return .fhir(failure.status, failure.operationOutcome)
+            switch dialect {
+            case .fhir: return FHIRError(status: 500, code: .exception, "Internal server error")
+            case .oauth: return OAuthError(.serverError, "internal server error")
+            }
         }
     }
 

@@ -11,24 +11,20 @@ extension FHIRService {
 
     func kickoff(_ request: HTTPRequest, groupId: String, operation: ExportOperation, relativePath: String,
                  access: Access) throws -> HTTPResponse {
-        try allow(request, ["GET", "POST"])
-        try ResourceInput.checkURLId(groupId)
-        guard let query = request.queryItems else {
-            throw FHIRError.badRequest(.invalid, "The query string is not validly percent-encoded")
-        }
         let requestURL = settings.publicBaseURL + relativePath + (request.query.isEmpty ? "" : "?\(request.query)")
-        var exportRequest = try ExportKickoff.parse(
-            method: request.method, operation: operation, groupId: groupId, query: query,
+        let exportRequest = try ExportKickoff.parse(
+            method: request.method, operation: operation, groupId: groupId, query: request.queryItems,
             accept: request.header("accept"), prefer: request.header("prefer"), contentType: request.header("content-type"),
             body: request.body, now: environment.now(), requestURL: requestURL
         )
-        try authorize(&exportRequest, access: access)
+        let types = try exportTypes(exportRequest, access: access)
         guard case .found = try database.read(ResourceKey(type: "Group", id: groupId)) else {
             throw FHIRError.notFound("Group/\(groupId) is not known")
         }
         let taskId = environment.newId()
+        let task = exportRequest.exporting(types)
         try database.writeTransaction {
-            try database.createTask(id: taskId, clientId: access.clientId, request: exportRequest.toJSON().serialized(), now: environment.now())
+            try database.createTask(id: taskId, clientId: access.clientId, request: task.toJSON().serialized(), now: environment.now())
         }
         logger.info("export queued", metadata: ["task-id": "\(taskId)", "group-id": "\(groupId)"])
         let outcome = OperationOutcome.single(severity: .information, code: .informational,
@@ -41,21 +37,25 @@ extension FHIRService {
     /// generic clients (smart-fetch asks only for compartment types and the provider types): it
     /// needs read on the requested types, and without `_type` exports the ATR types the token
     /// can read. Opt-outs are honoured either way. The Group must be one the client is registered for.
-    private func authorize(_ exportRequest: inout ExportRequest, access: Access) throws {
+    /// Returns the types the export writes.
+    private func exportTypes(_ exportRequest: ExportRequest, access: Access) throws -> [String] {
         try access.requireGroup(exportRequest.groupId)
-        guard let client = access.client else { return }
+        guard let client = access.client else { return exportRequest.types }
         switch exportRequest.operation {
         case .davinciDataExport:
             try access.requireRead(["Group", "Patient", "Coverage", "Consent"] + exportRequest.types)
+            return exportRequest.types
         case .export:
             if exportRequest.typesRequested {
                 try access.requireRead(exportRequest.types)
+                return exportRequest.types
             } else {
-                exportRequest.types = client.scopes.readableTypes(among: ExportRequest.atrTypes)
-                guard !exportRequest.types.isEmpty else {
+                let readable = client.scopes.readableTypes(among: ExportRequest.atrTypes)
+                guard !readable.isEmpty else {
                     throw FHIRError(status: 403, code: .forbidden, "The access token can read none of the exportable types ("
                                     + ExportRequest.atrTypes.joined(separator: ", ") + ")")
                 }
+                return readable
             }
         }
     }
@@ -113,8 +113,7 @@ extension FHIRService {
                                          now: environment.now())
             return HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "application/json")], body: body.serialized())
         case .failed:
-            let outcome = task.outcome ?? OperationOutcome.single(severity: .error, code: .exception, diagnostics: "The export failed").serialized()
-            return .fhir(500, bytes: outcome)
+            throw FailedTaskOutcome(stored: task.outcome)
         case .cancelled:
             throw FHIRError.notFound("Export task '\(taskId)' was cancelled")
         case .expired:

@@ -49,14 +49,12 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    public static let fhirJSON = "application/fhir+json; charset=utf-8"
-
     public static func fhir(_ status: Int, _ resource: JSONValue, headers: [HTTPHeader] = []) -> HTTPResponse {
         fhir(status, bytes: resource.serialized(), headers: headers)
     }
 
     public static func fhir(_ status: Int, bytes: [UInt8], headers: [HTTPHeader] = []) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [HTTPHeader("Content-Type", fhirJSON)] + headers, body: bytes)
+        HTTPResponse(status: status, headers: [HTTPHeader("Content-Type", MediaType.fhirJSON)] + headers, body: bytes)
     }
 
     public func header(_ name: String) -> String? {

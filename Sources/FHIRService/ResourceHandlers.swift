@@ -73,13 +73,9 @@ extension FHIRService {
         return headers
     }
 
-    func versionLocation(_ stored: StoredResource) -> String {
-        "\(stored.key)/_history/\(stored.versionId)"
-    }
-
     /// 200/201 with the stored resource, or no body with `Prefer: return=minimal`.
     private func writeResponse(_ status: Int, _ stored: StoredResource, request: HTTPRequest) -> HTTPResponse {
-        let headers = versionHeaders(stored) + [HTTPHeader("Location", "\(settings.publicBaseURL)/\(versionLocation(stored))")]
+        let headers = versionHeaders(stored) + [HTTPHeader("Location", "\(settings.publicBaseURL)/\(VersionLocation.path(stored))")]
         if PreferHeader(request.header("prefer")).returnPreference == "minimal" {
             return HTTPResponse(status: status, headers: headers)
         }

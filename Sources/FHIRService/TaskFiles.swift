@@ -21,7 +21,7 @@ public struct TaskFiles: Sendable {
     /// A fresh, empty temporary directory; leftovers of earlier attempts at the task are removed.
     public func prepareBuilding(_ lease: TaskLease) throws -> String {
         if mkdir(buildingRoot, 0o750) != 0 && errno != EEXIST {
-            throw TaskFilesError(description: "cannot create \(buildingRoot): \(String(cString: strerror(errno)))")
+            throw FileSystemError(operation: "create", path: buildingRoot, errno: errno)
         }
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: buildingRoot)) ?? []
         where entry.hasPrefix(lease.taskId + ".") {
@@ -31,7 +31,7 @@ public struct TaskFiles: Sendable {
         // POSIX mkdir keeps a setgid bit inherited from the task root (production: group www-data,
         // so nginx can read the files); Foundation's createDirectory would drop it.
         guard mkdir(directory, 0o750) == 0 else {
-            throw TaskFilesError(description: "cannot create \(directory): \(String(cString: strerror(errno)))")
+            throw FileSystemError(operation: "create", path: directory, errno: errno)
         }
         return directory
     }
@@ -41,7 +41,7 @@ public struct TaskFiles: Sendable {
         let target = finalDirectory(lease.taskId)
         if FileManager.default.fileExists(atPath: target) { try FileManager.default.removeItem(atPath: target) }
         guard rename(buildingDirectory(lease), target) == 0 else {
-            throw TaskFilesError(description: "cannot move the export into place: \(String(cString: strerror(errno)))")
+            throw FileSystemError(operation: "move into place", path: target, errno: errno)
         }
         syncDirectory(root)
     }
@@ -70,6 +70,20 @@ public struct TaskFiles: Sendable {
     }
 }
 
-public struct TaskFilesError: Error, CustomStringConvertible {
-    public var description: String
+/// A failed file-system call on the task files, with its errno, so the scheduler can tell a
+/// full disk from an unwritable directory.
+public struct FileSystemError: Error, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+
+    public init(operation: String, path: String, errno: Int32) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String { "cannot \(operation) \(path): \(String(cString: strerror(errno)))" }
+
+    public var isDiskFull: Bool { errno == ENOSPC || errno == EDQUOT }
 }

@@ -2,9 +2,10 @@ import ExportDomain
 import Foundation
 import Storage
 
-/// A failure that ends the task as Failed, with this message in its OperationOutcome.
+/// A failure that ends the task as Failed, for the reason its client reads.
 struct ExportFailure: Error, CustomStringConvertible {
-    var description: String
+    var reason: ExportFailureReason
+    var description: String { reason.diagnostics }
 }
 
 /// The lease was lost (cancelled, or taken over after a stall): stop without a trace.
@@ -53,7 +54,7 @@ final class ExportBuilder {
         let groupKey = ResourceKey(type: "Group", id: request.groupId)
         // Read piece by piece: an ATR list can be hundreds of MB.
         guard let group = try snapshot.currentResourceBlob(groupKey) else {
-            throw ExportFailure(description: "\(groupKey) no longer exists")
+            throw ExportFailure(reason: .groupGone(group: "\(groupKey)"))
         }
         // A failed blob read yields zeros, which stop the scan or land in the Group's file: the
         // storage error is what ends the task (and its files are never published).
@@ -67,7 +68,7 @@ final class ExportBuilder {
     }
 
     private func exportMembersAndGroup(_ groupKey: ResourceKey, _ group: ResourceBlob) throws {
-        guard let scan = ResourceScan(group) else { throw ExportFailure(description: "\(groupKey) is not readable") }
+        guard let scan = ResourceScan(group) else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
         let requested = requestedPatients()
         var requestedFound = Set<ResourceKey>()
         var optedOut = Set<String>()
@@ -97,7 +98,7 @@ final class ExportBuilder {
                 requestedFound.insert(member.patient)
                 try exportMember(member)
             }
-            guard complete else { throw ExportFailure(description: "\(groupKey) has a malformed member list") }
+            guard complete else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
         }
         if groupWanted {
             for property in scan.properties where property.key != "member" && !redactionMayChangeGroup {
@@ -229,7 +230,7 @@ final class ExportBuilder {
 
     /// The stored Group's bytes, in order, minus opted-out members, plus the SUBSETTED tag.
     private func subsettedGroup(_ group: ResourceBlob, optedOut: Set<String>) throws -> LinePieces {
-        guard let scan = ResourceScan(group) else { throw ExportFailure(description: "the Group is not readable") }
+        guard let scan = ResourceScan(group) else { throw ExportFailure(reason: .groupMalformed(group: "Group/\(request.groupId)")) }
         var pieces = LinePieces(group)
         pieces.literal("{")
         var first = true
@@ -243,7 +244,7 @@ final class ExportBuilder {
             switch entry.key {
             case "meta":
                 guard case .object(let meta)? = try? JSONParser.parse(group.bytes(entry.value)) else {
-                    throw ExportFailure(description: "the Group's meta is not readable")
+                    throw ExportFailure(reason: .groupMalformed(group: "Group/\(request.groupId)"))
                 }
                 var holder = JSONObject([("meta", .object(meta))])
                 Subsetting.addSubsettedTag(&holder)

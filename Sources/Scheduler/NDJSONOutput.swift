@@ -1,4 +1,5 @@
 import ExportDomain
+import FHIRService
 import Foundation
 
 /// The export's files in its temporary directory: `content{Type}.ndjson`, continued in
@@ -59,22 +60,19 @@ final class NDJSONOutput {
     }
 }
 
-struct ExportIOError: Error, CustomStringConvertible {
-    var description: String
-}
-
 /// A buffered file that is fsynced before it is closed, so a completed task's files survive a crash.
 final class FileWriter {
-    let name: String
+    let path: String
+    var name: String { (path as NSString).lastPathComponent }
     private let descriptor: Int32
     private var buffer: [UInt8] = []
     private(set) var size = 0
     private var closed = false
 
     init(path: String) throws {
-        name = (path as NSString).lastPathComponent
+        self.path = path
         descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard descriptor >= 0 else { throw ExportIOError(description: "cannot create \(name): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw FileSystemError(operation: "create", path: path, errno: errno) }
         buffer.reserveCapacity(Self.bufferSize)
     }
 
@@ -108,7 +106,7 @@ final class FileWriter {
             let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
-                throw ExportIOError(description: "cannot write \(name): \(String(cString: strerror(errno)))")
+                throw FileSystemError(operation: "write", path: path, errno: errno)
             }
             offset += written
         }
@@ -119,6 +117,6 @@ final class FileWriter {
         closed = true
         defer { Foundation.close(descriptor) }
         try flush()
-        guard fsync(descriptor) == 0 else { throw ExportIOError(description: "cannot sync \(name): \(String(cString: strerror(errno)))") }
+        guard fsync(descriptor) == 0 else { throw FileSystemError(operation: "sync", path: path, errno: errno) }
     }
 }

@@ -19,6 +19,7 @@ struct SchedulerCommand: ParsableCommand {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "atr-scheduler")
         let settings = ConfigurationLoader.loadOrExit(program: "atr-scheduler")
+        ConfigurationLoader.requireDatabaseOrExit(settings, program: "atr-scheduler")
         let loop: SchedulerLoop
         do {
             loop = try SchedulerLoop(settings: settings, logger: logger)

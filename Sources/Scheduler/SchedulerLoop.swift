@@ -46,7 +46,7 @@ final class SchedulerLoop {
         return try database.claimTask(owner: owner, nowMilliseconds: nowMilliseconds, leaseMilliseconds: leaseMilliseconds,
                                       retryLimit: limit) { taskId, attempts in
             logger.error("export task abandoned", metadata: ["task-id": "\(taskId)", "attempts": "\(attempts)"])
-            return Self.outcome("The export did not finish after \(attempts) attempts (RetryLimit \(limit))")
+            return ExportFailureReason.retriesExhausted(attempts: attempts, retryLimit: limit).operationOutcome.serialized()
         }
     }
 
@@ -98,15 +98,10 @@ final class SchedulerLoop {
             logger.info("export stopped: cancelled or taken over")
         } catch {
             logger.error("export failed", metadata: ["error": "\(error)"])
-            let message = (error as? ExportFailure)?.description ?? (error as? ExportIOError)?.description
-                ?? "The export failed: \(error)"
-            try? database.failTask(lease, outcome: Self.outcome(message), nowMilliseconds: nowMilliseconds)
+            let reason = ExportFailureReason(classifying: error)
+            try? database.failTask(lease, outcome: reason.operationOutcome.serialized(), nowMilliseconds: nowMilliseconds)
         }
         if let building { files.remove(building) }
-    }
-
-    static func outcome(_ message: String) -> [UInt8] {
-        OperationOutcome.single(severity: .error, code: .exception, diagnostics: message).serialized()
     }
 
     /// Purges tasks past `FileRetentionPeriod` (they answer 410 afterwards) and any directory

@@ -90,16 +90,42 @@ enum Migrations {
         """,
     ]
 
-    static func apply(to connection: SQLiteConnection) throws {
-        let current = try connection.query("PRAGMA user_version") { Int($0.integer(0)) }.first ?? 0
-        guard current < steps.count else { return }
+    /// The schema version this build reads and writes.
+    static var latest: Int { steps.count }
+
+    static func version(of connection: SQLiteConnection) throws -> Int {
+        try connection.query("PRAGMA user_version") { Int($0.integer(0)) }.first ?? 0
+    }
+
+    /// Applies the missing steps in one write transaction; returns the versions before and after.
+    static func apply(to connection: SQLiteConnection) throws -> (from: Int, to: Int) {
         try connection.writeTransaction {
-            // Re-read inside the write lock: another process may have migrated meanwhile.
-            let version = try connection.query("PRAGMA user_version") { Int($0.integer(0)) }.first ?? 0
+            let version = try version(of: connection)
+            guard version <= latest else { throw SchemaVersionError(found: version, expected: latest) }
             for step in version..<steps.count {
                 try connection.execute(steps[step])
                 try connection.execute("PRAGMA user_version = \(step + 1)")
             }
+            return (version, latest)
         }
+    }
+}
+
+/// The database file's schema is not the one this build uses. Servers stop on it (exit 78)
+/// instead of migrating behind the operator's back: `atrctl migrate` is the one step that
+/// changes the schema.
+public struct SchemaVersionError: Error, Sendable, CustomStringConvertible {
+    public var found: Int
+    public var expected: Int
+
+    public init(found: Int, expected: Int) {
+        self.found = found
+        self.expected = expected
+    }
+
+    public var description: String {
+        found < expected
+            ? "the database schema is at version \(found), this build needs \(expected): run `atrctl migrate` (with the services stopped on a big database)"
+            : "the database schema is at version \(found), newer than this build's \(expected): run a newer build"
     }
 }

@@ -25,10 +25,25 @@ public final class Database {
     /// References given as absolute URLs under this base count as local.
     public let baseURL: String
 
+    /// Opens the file; the schema is neither created nor changed here (see `migrate`).
     public init(path: String, busyTimeoutMilliseconds: Int, baseURL: String) throws {
         connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         self.baseURL = baseURL
+    }
+
+    /// The schema version this build reads and writes.
+    public static var schemaVersion: Int { Migrations.latest }
+
+    /// Brings the schema up to this build's version. Returns the versions before and after.
+    @discardableResult
+    public func migrate() throws -> (from: Int, to: Int) {
         try Migrations.apply(to: connection)
+    }
+
+    /// Throws `SchemaVersionError` unless the file's schema is exactly this build's.
+    public func requireCurrentSchema() throws {
+        let version = try Migrations.version(of: connection)
+        guard version == Migrations.latest else { throw SchemaVersionError(found: version, expected: Migrations.latest) }
     }
 
     public func writeTransaction<T>(_ body: () throws -> T) throws -> T {

@@ -8,6 +8,11 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     public var code: Int32
     public var message: String
 
+    public init(code: Int32, message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public var description: String { "SQLite error \(code): \(message)" }
 
     /// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: another process held the lock too long.

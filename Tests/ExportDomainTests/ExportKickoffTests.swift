@@ -121,6 +121,32 @@ final class ExportKickoffTests: XCTestCase {
         }
     }
 
+    func testTheMethodIsCheckedBeforeTheGroupIdAndTheIdBeforeTheQueryEncoding() {
+        XCTAssertThrowsError(try ExportKickoff.parse(
+            method: "PUT", operation: .davinciDataExport, groupId: "a/b", query: nil, accept: "*/*",
+            prefer: "respond-async", contentType: nil, body: [], now: now, requestURL: url)) { error in
+            XCTAssertEqual((error as? FHIRError)?.status, 405)
+        }
+        XCTAssertThrowsError(try ExportKickoff.parse(
+            method: "GET", operation: .davinciDataExport, groupId: "a/b", query: nil, accept: "*/*",
+            prefer: "respond-async", contentType: nil, body: [], now: now, requestURL: url)) { error in
+            XCTAssertEqual((error as? FHIRError)?.code, .value)
+        }
+    }
+
+    func testAQueryStringThatIsNotValidlyPercentEncodedIs400AfterTheHeaders() {
+        XCTAssertThrowsError(try ExportKickoff.parse(
+            method: "GET", operation: .davinciDataExport, groupId: "g1", query: nil, accept: "*/*",
+            prefer: "respond-async", contentType: nil, body: [], now: now, requestURL: url)) { error in
+            XCTAssertEqual(error as? FHIRError, FHIRError.badRequest(.invalid, "The query string is not validly percent-encoded"))
+        }
+        XCTAssertThrowsError(try ExportKickoff.parse(
+            method: "GET", operation: .davinciDataExport, groupId: "g1", query: nil, accept: "*/*",
+            prefer: nil, contentType: nil, body: [], now: now, requestURL: url)) { error in
+            XCTAssertEqual((error as? FHIRError)?.code, .required, "Prefer comes first")
+        }
+    }
+
     func testInvalidGroupId() {
         assertFails(try get(groupId: "a/b"), code: .value, mentions: ["Group id", "a/b"])
     }

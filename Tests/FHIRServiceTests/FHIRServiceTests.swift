@@ -16,6 +16,7 @@ final class FHIRServiceTests: XCTestCase {
         settings.smart.enabled = false
         let ids = IdSequence()
         let environment = ServiceEnvironment(now: { FHIRInstant(millisecondsSinceEpoch: 1_795_708_504_123) }, newId: { ids.next() })
+        try ConfigurationLoader.openDatabase(settings, migrating: true).migrate()
         service = FHIRService(settings: settings, database: try ConfigurationLoader.openDatabase(settings),
                               security: try SecurityContext(settings: settings.smart, logger: Logger(label: "test")),
                               environment: environment, logger: Logger(label: "test"))

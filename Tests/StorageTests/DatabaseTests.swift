@@ -16,8 +16,10 @@ final class DatabaseTests: XCTestCase {
     }
 
     private func open() throws -> Database {
-        try Database(path: directory.appendingPathComponent("atr.sqlite").path, busyTimeoutMilliseconds: 10000,
-                     baseURL: "https://localhost:8443/fhir")
+        let database = try Database(path: directory.appendingPathComponent("atr.sqlite").path, busyTimeoutMilliseconds: 10000,
+                                    baseURL: "https://localhost:8443/fhir")
+        try database.migrate()
+        return database
     }
 
     private func object(_ text: String) -> JSONObject {
@@ -26,6 +28,31 @@ final class DatabaseTests: XCTestCase {
     }
 
     private let t0 = FHIRInstant(millisecondsSinceEpoch: 1_795_708_504_123)
+
+    func testAFreshFileHasNoSchemaUntilMigratedExplicitly() throws {
+        let path = directory.appendingPathComponent("atr.sqlite").path
+        let db = try Database(path: path, busyTimeoutMilliseconds: 1000, baseURL: "https://x/fhir")
+        XCTAssertThrowsError(try db.requireCurrentSchema()) { error in
+            XCTAssertEqual((error as? SchemaVersionError)?.found, 0)
+            XCTAssertEqual("\(error)", "the database schema is at version 0, this build needs \(Database.schemaVersion): run `atrctl migrate` (with the services stopped on a big database)")
+        }
+        XCTAssertEqual(try db.connection.query("SELECT count(*) FROM sqlite_master") { $0.integer(0) }, [0])
+        let first = try db.migrate()
+        XCTAssertEqual([first.from, first.to], [0, Database.schemaVersion])
+        let again = try db.migrate()
+        XCTAssertEqual([again.from, again.to], [Database.schemaVersion, Database.schemaVersion])
+        XCTAssertNoThrow(try db.requireCurrentSchema())
+    }
+
+    func testASchemaNewerThanTheBuildIsRefusedAndNotTouched() throws {
+        let db = try open()
+        try db.connection.execute("PRAGMA user_version = \(Database.schemaVersion + 1)")
+        XCTAssertThrowsError(try db.requireCurrentSchema()) { error in
+            XCTAssertEqual("\(error)", "the database schema is at version \(Database.schemaVersion + 1), newer than this build's \(Database.schemaVersion): run a newer build")
+        }
+        XCTAssertThrowsError(try db.migrate())
+        XCTAssertEqual(try db.connection.query("PRAGMA user_version") { $0.integer(0) }, [Int64(Database.schemaVersion + 1)])
+    }
 
     func testMigrationKeepsResourcesStoredByTheFirstSchema() throws {
         let path = directory.appendingPathComponent("atr.sqlite").path

@@ -3,8 +3,8 @@ polling, manifest and NDJSON checks, signed file links, and an isolated instance
 database, task directory and secret) driven through `atr-fcgi` in CGI mode, `atrctl` and
 `atr-scheduler` subprocesses.
 
-Like fhir_support.py, everything that encodes the export contract (DESIGN.md section 2,
-"Kick-off rules", "What an ATR export contains") lives here.
+Like fhir_support.py, everything that encodes the export contract (README
+"Decisions a user could trip over", Export) lives here.
 """
 from __future__ import annotations
 
@@ -482,7 +482,7 @@ class Instance:
     the e2e stack's own atr-scheduler never sees. Driven by subprocesses only."""
 
     def __init__(self, root: str, bin_dir: str, repo_root: str, base_settings: str,
-                 overrides: dict[str, Any] | None = None):
+                 overrides: dict[str, Any] | None = None, migrate: bool = True):
         self.root = root
         self.bin_dir = bin_dir
         self.cwd = repo_root
@@ -519,6 +519,8 @@ class Instance:
             json.dump(settings, handle, indent=2)
         self.base = settings.get("PublicBaseUrl", "").rstrip("/")
         self.schedulers: list[subprocess.Popen] = []
+        if migrate:
+            self.atrctl("migrate")
 
     # admin
     def atrctl(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -604,6 +606,17 @@ class Instance:
                                 f"{ {t: self.task(t) for t in pending[:3]} }\n{self.logs()}")
                 time.sleep(0.2)
         return infos
+
+    def wait_for_state_or_failed(self, task_id: str, timeout: float) -> dict[str, str]:
+        """The task's `atrctl tasks show` once it is no longer queued or active."""
+        deadline = time.monotonic() + timeout
+        while True:
+            info = self.task(task_id)
+            if info.get("state") not in ("queued", "active"):
+                return info
+            if time.monotonic() > deadline:
+                pytest.fail(f"task {task_id} still {info.get('state')} after {timeout:.0f} s\n{self.logs()}")
+            time.sleep(0.2)
 
     def logs(self) -> str:
         out = []

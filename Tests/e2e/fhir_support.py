@@ -1,7 +1,7 @@
 """Shared helpers for the end-to-end suite: a thin FHIR client, resource builders and the
 assertions every test uses.
 
-Everything that encodes the HTTP contract (DESIGN.md section 2) in one place lives here, so
+Everything that encodes the HTTP contract (README "HTTP interface") in one place lives here, so
 reconciling the suite with the server means changing this file, not forty tests.
 """
 from __future__ import annotations

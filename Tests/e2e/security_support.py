@@ -1,4 +1,4 @@
-"""Helpers for the SMART Backend Services tests (issue 4, DESIGN.md "Security"): client keys
+"""Helpers for the SMART Backend Services tests (README "Security (SMART Backend Services)"): client keys
 (RSA-2048 for RS384, P-384 for ES384) as JWKS or PEM, JWTs signed by hand with the
 `cryptography` package (so tests can also build what a library would refuse to: `alg: none`,
 HS256 keyed with a public key), client registration with `atrctl clients add`, the token

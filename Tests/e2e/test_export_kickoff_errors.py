@@ -1,5 +1,5 @@
 """Invalid export kick-offs: each is a 4xx with an error OperationOutcome naming what was
-wrong (DESIGN.md section 2, "Kick-off rules"), and valid variants of the same requests are
+wrong (README "Decisions a user could trip over", Export), and valid variants of the same requests are
 accepted."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Export parameters that change what is exported: `_since`/`_until`, `patient`, `_elements`,
-and `Prefer: handling=lenient` (DESIGN.md section 2, "Kick-off rules")."""
+and `Prefer: handling=lenient` (README "Decisions a user could trip over", Export)."""
 from __future__ import annotations
 
 import time

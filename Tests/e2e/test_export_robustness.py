@@ -1,4 +1,4 @@
-"""Scheduler robustness (DESIGN.md section 4): `atr-scheduler` killed with SIGKILL in the middle
+"""Scheduler robustness (README "Decisions a user could trip over", Export, Reliability): `atr-scheduler` killed with SIGKILL in the middle
 of a large export finishes it after a restart with every resource exactly once and no partial
 file ever listed; two schedulers on one queue run each task exactly once.
 

@@ -1,4 +1,4 @@
-"""What a valid token may do (DESIGN.md "Security"): scopes on export kick-off
+"""What a valid token may do (README "Security (SMART Backend Services)"): scopes on export kick-off
 (`$davinci-data-export` needs Group, Patient, Coverage and Consent read plus every requested
 type; the `$export` alias only the requested types, and without `_type` exports the types the
 token can read), per-Group registration, task ownership (another client's task is 404), and

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Synthetic ATR data for `make bench` (DESIGN.md section 5), deterministic for a given N.
+"""Synthetic ATR data for `make bench` (README "Performance"), deterministic for a given N.
 
 usage: generate.py DIR MEMBERS [GROUP_ID]
 

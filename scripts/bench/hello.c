@@ -1,4 +1,4 @@
-/* The reference point of the HTTP benchmark (DESIGN.md section 5): the smallest libfcgi app,
+/* The reference point of the HTTP benchmark (README "Performance"): the smallest libfcgi app,
  * THREADS threads each with its own FCGX_Request accepting on one unix socket, answering every
  * request with a fixed 200 body. Compiled by scripts/bench.sh:  gcc -O2 -pthread hello.c -lfcgi
  *

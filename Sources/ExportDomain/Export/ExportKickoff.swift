@@ -1,9 +1,10 @@
 /// Validates an export kick-off request (`Group/{id}/$davinci-data-export` or the `$export`
 /// alias) into an `ExportRequest`, or throws the `FHIRError` that names what was wrong.
 ///
-/// Order of checks (the first failure wins): headers (`Prefer`, `Accept`), then method, Group
-/// id and body, then the parameters in the order given, then the checks that need all of them
-/// (the `_type` minimum, `_since` ≤ `_until`).
+/// The only validator of a kick-off. Order of checks (the first failure wins): headers
+/// (`Prefer`, `Accept`), then method, Group id, query encoding and body, then the parameters in
+/// the order given, then the checks that need all of them (the `_type` minimum, `_since` ≤
+/// `_until`). What the client may export (scopes, Group registration) is decided afterwards.
 public enum ExportKickoff {
     /// Parameters of the Bulk Data / Da Vinci operations this server does not support: 400,
     /// or with `Prefer: handling=lenient` ignored and reported.
@@ -13,7 +14,7 @@ public enum ExportKickoff {
 
     public static func parse(
         method: String, operation: ExportOperation, groupId: String,
-        query: [(name: String, value: String)], accept: String?, prefer: String?,
+        query: [(name: String, value: String)]?, accept: String?, prefer: String?,
         contentType: String?, body: [UInt8], now: FHIRInstant, requestURL: String
     ) throws -> ExportRequest {
         // 1. Headers.
@@ -25,15 +26,21 @@ public enum ExportKickoff {
         try checkAccept(accept)
         let lenient = preferHeader.lenient
 
-        // 2. Method, Group id, body.
+        // 2. Method, Group id, query encoding, body.
+        guard method == "GET" || method == "POST" else {
+            throw FHIRError(status: 405, code: .notSupported,
+                            "Method \(quoted(method)) is not allowed for \(operation.rawValue): use GET or POST",
+                            headers: [HTTPHeader("Allow", "GET, POST")])
+        }
+        try checkGroupId(groupId)
+        guard let query else {
+            throw FHIRError.badRequest(.invalid, "The query string is not validly percent-encoded")
+        }
         let parameters: [Parameter]
         var ignored: [String] = []
-        switch method {
-        case "GET":
-            try checkGroupId(groupId)
+        if method == "GET" {
             parameters = query.map { Parameter(name: $0.name, source: .query($0.value)) }
-        case "POST":
-            try checkGroupId(groupId)
+        } else {
             let entries = try bodyParameters(contentType: contentType, body: body)
             for item in query {
                 let message = "\(quoted(item.name)) in the URL query string is not supported with POST"
@@ -43,10 +50,6 @@ public enum ExportKickoff {
                 appendOnce(&ignored, "\(item.name) in the URL query string is not supported with POST and was ignored")
             }
             parameters = entries
-        default:
-            throw FHIRError(status: 405, code: .notSupported,
-                            "Method \(quoted(method)) is not allowed for \(operation.rawValue): use GET or POST",
-                            headers: [HTTPHeader("Allow", "GET, POST")])
         }
 
         // 3. Parameters, in order.

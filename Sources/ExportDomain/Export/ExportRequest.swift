@@ -81,6 +81,13 @@ public struct ExportRequest: Sendable, Equatable {
     /// Lenient mode: one human-readable line per ignored parameter.
     public var ignored: [String]
 
+    /// The same request, writing `types` (what authorisation allows; see `ExportKickoff`).
+    public func exporting(_ types: [String]) -> ExportRequest {
+        var request = self
+        request.types = types
+        return request
+    }
+
     public init(
         groupId: String,
         operation: ExportOperation = .davinciDataExport,

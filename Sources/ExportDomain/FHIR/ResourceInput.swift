@@ -88,6 +88,9 @@ public enum ResourceInput {
 }
 
 public enum MediaType {
+    /// What every FHIR JSON response is sent as.
+    public static let fhirJSON = "application/fhir+json; charset=utf-8"
+
     /// `application/fhir+json` or `application/json`, parameters (charset, fhirVersion) allowed.
     public static func isJSONResource(_ contentType: String?) -> Bool {
         guard let contentType else { return false }

@@ -15,7 +15,7 @@ public struct GroupMember: Sendable, Equatable {
     }
 }
 
-/// Which members of a Group an export covers (DESIGN "What an ATR export contains").
+/// Which members of a Group an export covers (README "Decisions a user could trip over", Export, "Members").
 public enum ATRMembership {
     /// Whether `group` claims the ATR Group profile in `meta.profile` (also as `profile|version`).
     public static func isATRGroup(_ group: JSONObject) -> Bool {

@@ -1,12 +1,12 @@
 /// The references an export follows from an exported resource to the "additional" resources
-/// (DESIGN "What an ATR export contains").
+/// (README "Decisions a user could trip over", Export, "Per member").
 public enum ExportReferences {
     /// The only types reached by following references.
     public static let targetTypes: Set<String> = ["Practitioner", "PractitionerRole", "Organization", "Location"]
 
     /// Root reference elements followed, per source type, in the order they are read.
     ///
-    /// Exactly the list in DESIGN.md. Not followed on purpose: `Location.managingOrganization`
+    /// Exactly the list in the README. Not followed on purpose: `Location.managingOrganization`
     /// (samples/README.md says so explicitly), `Location.partOf`, `Organization.partOf`, and
     /// every reference from Practitioner, RelatedPerson or Consent. `Group.member`'s
     /// `ext-attributedProvider` is read by `ATRMembership.member` (only exported members count).

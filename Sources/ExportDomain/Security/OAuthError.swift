@@ -8,9 +8,20 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidGrant = "invalid_grant"
         case unsupportedGrantType = "unsupported_grant_type"
         case invalidScope = "invalid_scope"
+        /// RFC 6749 §4.1.2.1: the server cannot answer now (database busy); retry later.
+        case temporarilyUnavailable = "temporarily_unavailable"
+        /// RFC 6749 §4.1.2.1: an unexpected condition on the server.
+        case serverError = "server_error"
 
         /// 401 for `invalid_client` (RFC 6749 §5.2, SMART Backend Services), 400 otherwise.
-        public var status: Int { self == .invalidClient ? 401 : 400 }
+        public var status: Int {
+            switch self {
+            case .invalidClient: return 401
+            case .temporarilyUnavailable: return 503
+            case .serverError: return 500
+            default: return 400
+            }
+        }
     }
 
     /// HTTP status: 401 for `invalid_client`, 400 for the other codes (unless built otherwise).
@@ -19,11 +30,14 @@ public struct OAuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public let error: String
     /// Human-readable `error_description`.
     public let description: String
+    /// Seconds for a `Retry-After` header (with `temporarily_unavailable`).
+    public let retryAfter: Int?
 
-    public init(status: Int, error: String, description: String) {
+    public init(status: Int, error: String, description: String, retryAfter: Int? = nil) {
         self.status = status
         self.error = error
         self.description = description
+        self.retryAfter = retryAfter
     }
 
     /// An error with the code's usual status.

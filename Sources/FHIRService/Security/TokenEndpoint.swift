@@ -6,53 +6,54 @@ import Storage
 extension FHIRService {
     func token(_ request: HTTPRequest) -> HTTPResponse {
         do {
-            guard request.method == "POST" else {
-                throw OAuthError(status: 405, error: "invalid_request", description: "the token endpoint takes POST")
-            }
-            guard settings.smart.enabled, settings.smart.builtInAuthorizationServer, let signer = security.signer else {
-                throw OAuthError(status: 404, error: "invalid_request", description: "the built-in authorization server is off")
-            }
-            let tokenRequest = try TokenRequest.parse(formBody: request.body, contentType: request.header("content-type"))
-            let now = environment.now()
-            let assertion = try ClientAssertionValidator.validate(
-                assertion: tokenRequest.clientAssertion, tokenURL: settings.smart.tokenEndpoint, now: now,
-                clientId: tokenRequest.clientId
-            ) { clientId in
-                guard let client = try? database.client(clientId) else { return nil }
-                return RegisteredClientKeys(keys: clientKeys(client))
-            }
-            guard let client = try database.client(assertion.clientId) else {
-                throw OAuthError(status: 401, error: "invalid_client", description: "unknown client")
-            }
-            guard try database.useAssertion(clientId: assertion.clientId, jti: assertion.jti,
-                                            expiresAtMilliseconds: assertion.expiresAt.millisecondsSinceEpoch,
-                                            nowMilliseconds: now.millisecondsSinceEpoch) else {
-                // A replay is a failed client authentication (SMART: invalid_client), not a bad grant.
-                throw OAuthError(status: 401, error: "invalid_client", description: "the client assertion's jti was already used")
-            }
-            let granted = try ScopeGrant.grant(requested: tokenRequest.scope, allowed: client.scopes)
-            let lifetime = settings.smart.tokenLifetimeSeconds
-            let accessToken = signer.issue(clientId: client.id, scope: granted, groups: client.groups,
-                                           issuer: settings.smart.issuer, audience: settings.smart.audience,
-                                           now: now, lifetimeSeconds: lifetime, jti: environment.newId())
-            logger.info("token issued", metadata: ["client-id": "\(client.id)", "scope": "\(granted)"])
-            let body = JSONValue.object(JSONObject([
-                ("access_token", .string(accessToken)), ("token_type", .string("bearer")),
-                ("expires_in", .number(String(lifetime))), ("scope", .string(granted)),
-            ]))
-            return HTTPResponse(status: 200, headers: Self.tokenHeaders, body: body.serialized())
-        } catch let error as OAuthError {
-            logger.info("token refused", metadata: ["error": "\(error.error)", "reason": "\(error.description)"])
-            var headers = Self.tokenHeaders
-            if error.status == 401 { headers.append(HTTPHeader("WWW-Authenticate", #"Bearer realm="ATR Export""#)) }
-            return HTTPResponse(status: error.status, headers: headers, body: error.json().serialized())
+            return try issueToken(request)
         } catch {
-            return ErrorResponder.response(for: error, logger: logger)
+            if let error = error as? OAuthError {
+                logger.info("token refused", metadata: ["error": "\(error.error)", "reason": "\(error.description)"])
+            }
+            return ErrorResponder.response(for: error, dialect: .oauth, logger: logger)
         }
     }
 
-    /// nginx adds `Cache-Control: no-store` to every response (security-headers.conf).
-    private static let tokenHeaders = [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Pragma", "no-cache")]
+    private func issueToken(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard request.method == "POST" else {
+            throw OAuthError(status: 405, error: "invalid_request", description: "the token endpoint takes POST")
+        }
+        guard settings.smart.enabled, settings.smart.builtInAuthorizationServer, let signer = security.signer else {
+            throw OAuthError(status: 404, error: "invalid_request", description: "the built-in authorization server is off")
+        }
+        let tokenRequest = try TokenRequest.parse(formBody: request.body, contentType: request.header("content-type"))
+        let now = environment.now()
+        let assertion = try ClientAssertionValidator.validate(
+            assertion: tokenRequest.clientAssertion, tokenURL: settings.smart.tokenEndpoint, now: now,
+            clientId: tokenRequest.clientId
+        ) { clientId in
+            guard let client = try? database.client(clientId) else { return nil }
+            return RegisteredClientKeys(keys: clientKeys(client))
+        }
+        guard let client = try database.client(assertion.clientId) else {
+            throw OAuthError(status: 401, error: "invalid_client", description: "unknown client")
+        }
+        guard try database.useAssertion(clientId: assertion.clientId, jti: assertion.jti,
+                                        expiresAtMilliseconds: assertion.expiresAt.millisecondsSinceEpoch,
+                                        nowMilliseconds: now.millisecondsSinceEpoch) else {
+            // A replay is a failed client authentication (SMART: invalid_client), not a bad grant.
+            throw OAuthError(status: 401, error: "invalid_client", description: "the client assertion's jti was already used")
+        }
+        let granted = try ScopeGrant.grant(requested: tokenRequest.scope, allowed: client.scopes)
+        let lifetime = settings.smart.tokenLifetimeSeconds
+        let accessToken = signer.issue(clientId: client.id, scope: granted, groups: client.groups,
+                                       issuer: settings.smart.issuer, audience: settings.smart.audience,
+                                       now: now, lifetimeSeconds: lifetime, jti: environment.newId())
+        logger.info("token issued", metadata: ["client-id": "\(client.id)", "scope": "\(granted)"])
+        let body = JSONValue.object(JSONObject([
+            ("access_token", .string(accessToken)), ("token_type", .string("bearer")),
+            ("expires_in", .number(String(lifetime))), ("scope", .string(granted)),
+        ]))
+        // nginx adds `Cache-Control: no-store` to every response (security-headers.conf).
+        return HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Pragma", "no-cache")],
+                            body: body.serialized())
+    }
 
     /// A client's registered keys: inline JWKS, or fetched from its JWKS URL (cached).
     private func clientKeys(_ client: RegisteredClient) -> [JWK] {

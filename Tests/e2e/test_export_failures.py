@@ -1,0 +1,94 @@
+"""A task that fails tells its client why in stable words, and nothing else (README "Export
+tasks"): a full disk and a read-only task directory end the task Failed with a 500
+OperationOutcome naming the cause, its temporary files are removed, the scheduler keeps
+running and the next task completes. The technical detail (errno text, paths) is in the
+scheduler's log, never in the client's answer.
+
+The task directory of an isolated instance is a small tmpfs (CI runs as root), so the disk
+really fills up while the scheduler writes.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from export_support import GeneratedGroup, Instance, generate_atr_group, require_env
+
+TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
+DISK_FULL = "The export failed: the server ran out of disk space while writing it; retry later"
+UNWRITABLE = "The export failed: the server could not write the export files; retry later"
+
+
+def mount_tmpfs(path: str, size: str) -> None:
+    os.makedirs(path, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path], check=True)
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory, repo_root, instance_settings):
+    assert os.geteuid() == 0, "these tests mount a tmpfs for the task directory: run them as root (CI does)"
+    inst = Instance(str(tmp_path_factory.mktemp("failures")), require_env("ATR_BIN"), repo_root, instance_settings)
+    mount_tmpfs(inst.storage, "64k")
+    yield inst
+    inst.close()
+    subprocess.run(["umount", inst.storage], check=False)
+
+
+@pytest.fixture(scope="module")
+def big_group(instance) -> GeneratedGroup:
+    generated = generate_atr_group(os.path.join(instance.root, "data"), "fail-big", 600)
+    instance.import_files(*generated.files)
+    return generated
+
+
+@pytest.fixture(scope="module")
+def small_group(instance) -> GeneratedGroup:
+    generated = generate_atr_group(os.path.join(instance.root, "data"), "fail-small", 3)
+    instance.import_files(*generated.files)
+    return generated
+
+
+@pytest.fixture(scope="module")
+def scheduler(instance):
+    proc = instance.start_scheduler(log_name="failures")
+    yield proc
+
+
+def assert_failed_with(instance: Instance, task_id: str, code: str, diagnostics: str) -> None:
+    info = instance.wait_for_state_or_failed(task_id, timeout=60)
+    assert info["state"] == "failed", info
+    status = instance.status(task_id)
+    assert status.status == 500, status.describe()
+    assert status.json() == {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": code, "diagnostics": diagnostics}]}
+    assert instance.building_entries(task_id) == [], "temporary files left behind"
+    assert not os.path.exists(instance.task_dir(task_id))
+
+
+def test_disk_full_fails_the_task_cleanly_and_the_next_one_completes(instance, big_group, small_group, scheduler):
+    task_id = instance.kickoff(big_group.group_id, TYPES)
+    assert_failed_with(instance, task_id, "transient", DISK_FULL)
+    with open(scheduler.log_path, encoding="utf-8", errors="replace") as log:
+        assert "No space left on device" in log.read(), "the scheduler's log should hold the detail"
+    assert scheduler.poll() is None, instance.logs()
+
+    small = instance.kickoff(small_group.group_id, TYPES)
+    instance.wait_for_state([small], "complete", timeout=60)
+    assert instance.status(small).status == 200
+    assert sorted(os.listdir(instance.task_dir(small))) == [
+        "contentCoverage.ndjson", "contentGroup.ndjson", "contentPatient.ndjson", "contentRelatedPerson.ndjson"]
+
+
+def test_a_read_only_task_directory_fails_the_task_and_the_scheduler_goes_on(instance, small_group, scheduler):
+    subprocess.run(["mount", "-o", "remount,ro", instance.storage], check=True)
+    try:
+        task_id = instance.kickoff(small_group.group_id, TYPES)
+        assert_failed_with(instance, task_id, "transient", UNWRITABLE)
+        assert scheduler.poll() is None, instance.logs()
+    finally:
+        subprocess.run(["mount", "-o", "remount,rw", instance.storage], check=True)
+    again = instance.kickoff(small_group.group_id, TYPES)
+    instance.wait_for_state([again], "complete", timeout=60)
+    assert instance.status(again).status == 200
