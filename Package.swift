@@ -29,20 +29,29 @@ let package = Package(
         .target(name: "ExportDomain", dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]),
         // The only module that talks to SQLite.
         .target(name: "Storage", dependencies: ["ExportDomain", "CSQLite"]),
-        // Request handling (router, handlers, error rendering) and configuration loading,
-        // shared by the executables and testable without a socket.
+        // The streaming export: the order in which the rules of ExportDomain are applied to a
+        // snapshot, and the NDJSON files. No I/O of its own: it reads an ExportSource and writes
+        // ExportFiles, so its unit tests drive it with in-memory fakes.
+        .target(name: "ExportEngine", dependencies: ["ExportDomain"]),
+        // What every process needs from its host: configuration loading, the secrets, the task
+        // file layout, the clock, logging. Shared by the three executables.
+        .target(
+            name: "Runtime",
+            dependencies: ["ExportDomain", "Storage", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Request handling (router, handlers, error rendering), testable without a socket.
         .target(
             name: "FHIRService",
-            dependencies: ["ExportDomain", "Storage", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["ExportDomain", "Storage", "Runtime", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "FCGIApp",
-            dependencies: ["FHIRService", "ExportDomain", "CFastCGI", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["FHIRService", "Runtime", "ExportDomain", "CFastCGI", .product(name: "Logging", package: "swift-log")]
         ),
         .executableTarget(
             name: "Scheduler",
             dependencies: [
-                "FHIRService", "Storage", "ExportDomain",
+                "ExportEngine", "Runtime", "Storage", "ExportDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -50,14 +59,15 @@ let package = Package(
         .executableTarget(
             name: "AdminCLI",
             dependencies: [
-                "FHIRService", "Storage", "ExportDomain",
+                "FHIRService", "Runtime", "Storage", "ExportDomain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "ExportDomainTests", dependencies: ["ExportDomain"]),
+        .testTarget(name: "ExportEngineTests", dependencies: ["ExportEngine", "ExportDomain"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "FHIRServiceTests", dependencies: ["FHIRService"]),
+        .testTarget(name: "FHIRServiceTests", dependencies: ["FHIRService", "Runtime"]),
     ],
     swiftLanguageModes: [.v6]
 )

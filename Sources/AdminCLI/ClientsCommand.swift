@@ -3,6 +3,7 @@ import ExportDomain
 import FHIRService
 import Foundation
 import Logging
+import Runtime
 import Storage
 
 struct ClientsCommand: ParsableCommand {
@@ -54,7 +55,7 @@ struct ClientsCommand: ParsableCommand {
                 stored = JSONValue.object(JSONObject([("keys", .array(set.keys.map(\.json)))])).serialized()
             }
             try database.saveClient(RegisteredClient(id: id, jwks: stored, jwksURL: jwksURL, scopes: scope,
-                                                     groups: groups.isEmpty ? [] : groups, createdAt: SystemClock.now().description))
+                                                     groups: groups, createdAt: SystemClock.now().description))
             print("registered client \(id)")
         }
     }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import ExportDomain
-import FHIRService
 import Foundation
+import Runtime
 import Storage
 
 struct MigrateCommand: ParsableCommand {

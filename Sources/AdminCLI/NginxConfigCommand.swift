@@ -1,7 +1,7 @@
 import ArgumentParser
 import ExportDomain
-import FHIRService
 import Foundation
+import Runtime
 
 struct NginxConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

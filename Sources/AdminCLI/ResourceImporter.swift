@@ -1,6 +1,7 @@
 import ExportDomain
 import FHIRService
 import Foundation
+import Runtime
 import Storage
 
 /// Loads files into the database in batched write transactions.

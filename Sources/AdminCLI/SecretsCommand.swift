@@ -1,7 +1,7 @@
 import ArgumentParser
 import ExportDomain
-import FHIRService
 import Foundation
+import Runtime
 
 struct SecretsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,22 +18,7 @@ struct SecretsCommand: ParsableCommand {
 
         func run() throws {
             let settings = ConfigurationLoader.loadOrExit(program: "atrctl", readSecret: false)
-            if try ConfigurationLoader.createSecretIfMissing(settings) {
-                print("created \(settings.signedURLSecretFile)")
-            }
-            let keyFile = settings.smart.signingKeyFile
-            if settings.smart.builtInAuthorizationServer, !FileManager.default.fileExists(atPath: keyFile) {
-                let directory = (keyFile as NSString).deletingLastPathComponent
-                if !directory.isEmpty {
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                            attributes: [.posixPermissions: 0o700])
-                }
-                let pem = AccessTokenSigner.generatePrivateKeyPEM()
-                guard FileManager.default.createFile(atPath: keyFile, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600]) else {
-                    throw ValidationFailure("cannot create \(keyFile)")
-                }
-                print("created \(keyFile)")
-            }
+            for path in try ServerSecrets.createMissing(settings) { print("created \(path)") }
         }
     }
 }

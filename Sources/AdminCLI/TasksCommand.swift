@@ -1,6 +1,6 @@
 import ArgumentParser
 import ExportDomain
-import FHIRService
+import Runtime
 import Storage
 
 struct TasksCommand: ParsableCommand {
@@ -19,7 +19,7 @@ struct TasksCommand: ParsableCommand {
         func run() throws {
             let database = AdminDatabase.open(ConfigurationLoader.loadOrExit(program: "atrctl"))
             for task in try database.tasks(limit: limit) {
-                print("\(task.id)  \(task.state.padding(9))  \(task.createdAt)  \(task.progress ?? "")")
+                print("\(task.id)  \(task.state.rawValue.padding(9))  \(task.createdAt)  \(task.progress ?? "")")
             }
         }
     }

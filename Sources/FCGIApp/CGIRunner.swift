@@ -2,6 +2,7 @@ import ExportDomain
 import FHIRService
 import Foundation
 import Logging
+import Runtime
 
 /// One request the CGI way: parameters in the environment, body on stdin, response on stdout.
 enum CGIRunner {

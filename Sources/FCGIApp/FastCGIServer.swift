@@ -3,6 +3,7 @@ import ExportDomain
 import FHIRService
 import Foundation
 import Logging
+import Runtime
 
 /// The libfcgi accept loop: several threads accept on one listening socket, each with its own
 /// `FCGX_Request` and its own database connection.

@@ -1,17 +1,14 @@
 import FHIRService
 import Foundation
 import Logging
+import Runtime
 
 // atr-fcgi [--socket PATH] [--threads N]
 // FastCGI on PATH, or on fd 0 when a spawner or systemd hands over a listening socket;
 // without either it serves one request as a plain CGI program.
-LoggingSystem.bootstrap { label in
-    var handler = StreamLogHandler.standardError(label: label)
-    handler.logLevel = ProcessInfo.processInfo.environment["ATR_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-    return handler
-}
 let arguments = CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()))
 var settings = ConfigurationLoader.loadOrExit(program: "atr-fcgi")
+LogSetup.bootstrap(settings)
 if let threads = arguments.threads { settings.fastCGIThreads = threads }
 ConfigurationLoader.requireDatabaseOrExit(settings, program: "atr-fcgi")
 let logger = Logger(label: "atr-fcgi")

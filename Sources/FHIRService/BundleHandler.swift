@@ -12,9 +12,9 @@ extension FHIRService {
         for case .success(let entry) in bundle.entries {
             let key = ResourceKey(type: entry.type, id: entry.id)
             switch entry.method {
-            case .post: try access.requireWrite(entry.type, action: "c")
+            case .post: try access.requireWrite(entry.type, action: .create)
             case .put: try access.requireWrite(entry.type, action: try writeAction(key))
-            case .delete: try access.requireWrite(entry.type, action: "d")
+            case .delete: try access.requireWrite(entry.type, action: .delete)
             }
         }
         let results = try BundleExecutor(database: database, baseURL: settings.publicBaseURL).execute(bundle, now: environment.now())

@@ -1,5 +1,6 @@
 import ExportDomain
 import Foundation
+import Runtime
 import Storage
 
 /// The Bulk Data endpoints: kick-off, `$exportstatus` (poll and cancel), `$exportfilerequest`.
@@ -43,17 +44,17 @@ extension FHIRService {
         guard let client = access.client else { return exportRequest.types }
         switch exportRequest.operation {
         case .davinciDataExport:
-            try access.requireRead(["Group", "Patient", "Coverage", "Consent"] + exportRequest.types)
+            try access.requireRead(ATRTypes.readByEveryExport + exportRequest.types)
             return exportRequest.types
         case .export:
             if exportRequest.typesRequested {
                 try access.requireRead(exportRequest.types)
                 return exportRequest.types
             } else {
-                let readable = client.scopes.readableTypes(among: ExportRequest.atrTypes)
+                let readable = client.scopes.readableTypes(among: ATRTypes.all)
                 guard !readable.isEmpty else {
                     throw FHIRError(status: 403, code: .forbidden, "The access token can read none of the exportable types ("
-                                    + ExportRequest.atrTypes.joined(separator: ", ") + ")")
+                                    + ATRTypes.all.joined(separator: ", ") + ")")
                 }
                 return readable
             }
@@ -108,7 +109,7 @@ extension FHIRService {
                 throw FHIRError(status: 500, code: .exception, "The manifest of task '\(taskId)' is unreadable")
             }
             let signer = FileURLSigner(secret: settings.signedURLSecret, lifetimeSeconds: settings.signedURLLifetimeSeconds,
-                                       publicBaseURL: settings.publicBaseURL)
+                                       origin: settings.publicBase.origin)
             let body = manifest.rendered(taskId: taskId, signer: signer, requiresAccessToken: settings.bulkDataExport.requiresAccessToken,
                                          now: environment.now())
             return HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "application/json")], body: body.serialized())

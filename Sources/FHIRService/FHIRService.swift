@@ -1,5 +1,6 @@
 import ExportDomain
 import Logging
+import Runtime
 import Storage
 
 /// Answers FHIR requests. One instance per worker thread: it owns that thread's database

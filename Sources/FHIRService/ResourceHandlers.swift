@@ -17,7 +17,7 @@ extension FHIRService {
     }
 
     func create(_ request: HTTPRequest, type: String, access: Access) throws -> HTTPResponse {
-        try access.requireWrite(type, action: "c")
+        try access.requireWrite(type, action: .create)
         var resource = try resourceBody(request)
         try ResourceInput.checkType(resource, type: type)
         resource["id"] = nil
@@ -37,7 +37,7 @@ extension FHIRService {
     }
 
     func delete(_ key: ResourceKey, access: Access) throws -> HTTPResponse {
-        try access.requireWrite(key.type, action: "d")
+        try access.requireWrite(key.type, action: .delete)
         let now = environment.now()
         switch try database.writeTransaction({ try database.delete(key, now: now) }) {
         case .deleted(let versionId):
@@ -49,10 +49,10 @@ extension FHIRService {
         }
     }
 
-    /// A PUT creates (`c`) or updates (`u`) depending on whether the resource exists now.
-    func writeAction(_ key: ResourceKey) throws -> Character {
-        if case .found = try database.read(key) { return "u" }
-        return "c"
+    /// A PUT creates or updates depending on whether the resource exists now.
+    func writeAction(_ key: ResourceKey) throws -> WriteAction {
+        if case .found = try database.read(key) { return .update }
+        return .create
     }
 
     /// The body of a PUT or POST as a checked resource.

@@ -1,6 +1,7 @@
 import ExportDomain
-import FHIRService
+import ExportEngine
 import Foundation
+import Runtime
 import Storage
 
 extension ExportFailureReason {

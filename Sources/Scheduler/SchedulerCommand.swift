@@ -1,8 +1,8 @@
 import ArgumentParser
 import ExportDomain
-import FHIRService
 import Foundation
 import Logging
+import Runtime
 import Storage
 
 @main
@@ -16,9 +16,9 @@ struct SchedulerCommand: ParsableCommand {
     var once = false
 
     func run() throws {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let logger = Logger(label: "atr-scheduler")
         let settings = ConfigurationLoader.loadOrExit(program: "atr-scheduler")
+        LogSetup.bootstrap(settings)
+        let logger = Logger(label: "atr-scheduler")
         ConfigurationLoader.requireDatabaseOrExit(settings, program: "atr-scheduler")
         let loop: SchedulerLoop
         do {

@@ -1,7 +1,8 @@
 import ExportDomain
-import FHIRService
+import ExportEngine
 import Foundation
 import Logging
+import Runtime
 import Storage
 
 /// One pass of the scheduler: purge what is past retention (every CleanupCheckInterval), then
@@ -59,7 +60,7 @@ final class SchedulerLoop {
             guard let task = try database.task(lease.taskId) else { return }
             let request = try ExportRequest(json: try JSONParser.parse(task.request))
             building = try files.prepareBuilding(lease)
-            let output = NDJSONOutput(directory: building!, maxFileSize: settings.bulkDataExport.maxFileSize)
+            let output = NDJSONOutput(files: DirectoryFiles(directory: building!), maxFileSize: settings.bulkDataExport.maxFileSize)
             let transactionTime = SystemClock.now()
             try snapshot.beginSnapshot()
             defer { snapshot.endSnapshot() }
@@ -79,7 +80,7 @@ final class SchedulerLoop {
                 output.abandon()
                 throw error
             }
-            let written = try output.finish(typeOrder: ExportRequest.atrTypes)
+            let written = try output.finish(typeOrder: ATRTypes.all)
             let manifest = ExportManifest(transactionTime: transactionTime.description, request: request.requestURL,
                                           output: written.filter { $0.type != "OperationOutcome" },
                                           error: written.filter { $0.type == "OperationOutcome" })

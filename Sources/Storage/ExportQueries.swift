@@ -48,18 +48,19 @@ extension Database {
         return ResourceBlob(handle: blob, lastUpdated: row.1, windowSize: windowSize)
     }
 
-    /// Resources of `sourceType` that point at `target` through one of `paths`, in id order.
+    /// Resources linked to `target` as `link` says (type and reference paths), in id order.
     /// `INDEXED BY`: left to itself, SQLite walks the primary key (to avoid sorting) through every
     /// `sourceType` row, which made an export quadratic in the group's size.
-    public func referencing(_ target: ResourceKey, sourceType: String, paths: [String]) throws -> [ResourceKey] {
-        let placeholders = Array(repeating: "?", count: paths.count).joined(separator: ", ")
+    public func referencing(_ target: ResourceKey, _ link: MemberLink) throws -> [ResourceKey] {
+        let sourceType = link.type
+        let placeholders = Array(repeating: "?", count: link.paths.count).joined(separator: ", ")
         return try connection.query(
             """
             SELECT DISTINCT source_id FROM refs INDEXED BY refs_by_target
             WHERE target_type = ? AND target_id = ? AND source_type = ? AND path IN (\(placeholders))
             ORDER BY source_id
             """,
-            [.text(target.type), .text(target.id), .text(sourceType)] + paths.map(SQLValue.text)
+            [.text(target.type), .text(target.id), .text(sourceType)] + link.paths.map { .text($0.rawValue) }
         ) { ResourceKey(type: sourceType, id: $0.text(0) ?? "") }
     }
 }

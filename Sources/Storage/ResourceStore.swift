@@ -114,7 +114,7 @@ public final class Database {
         for reference in ReferenceIndexing.references(in: resource, baseURL: baseURL) {
             try connection.run(
                 "INSERT OR IGNORE INTO refs (source_type, source_id, path, target_type, target_id) VALUES (?, ?, ?, ?, ?)",
-                [.text(key.type), .text(key.id), .text(reference.path), .text(reference.target.type), .text(reference.target.id)]
+                [.text(key.type), .text(key.id), .text(reference.path.rawValue), .text(reference.target.type), .text(reference.target.id)]
             )
         }
         for value in ReferenceIndexing.searchValues(in: resource) {

@@ -132,13 +132,6 @@ public final class SQLiteConnection {
         }
     }
 
-    /// A consistent snapshot for several reads.
-    public func readTransaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN DEFERRED")
-        defer { try? execute("COMMIT") }
-        return try body()
-    }
-
     func lastError(_ rc: Int32) -> StorageError {
         StorageError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
     }
@@ -206,12 +199,5 @@ public final class Statement {
         let count = Int(sqlite3_column_bytes(handle, column))
         guard count > 0, let pointer = sqlite3_column_blob(handle, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
-    }
-
-    /// Calls `body` with the blob's bytes without copying them.
-    public func withBlob<T>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
-        let count = Int(sqlite3_column_bytes(handle, column))
-        let pointer = sqlite3_column_blob(handle, column)
-        return try body(UnsafeRawBufferPointer(start: pointer, count: pointer == nil ? 0 : count))
     }
 }

@@ -4,6 +4,11 @@ import ExportDomain
 /// cancelled by the client; expired when its files are purged after the retention period.
 public enum TaskState: String, Sendable {
     case queued, active, complete, failed, cancelled, expired
+
+    /// A stored state; a value this build does not know reads as failed, never as servable.
+    init(stored: String?) {
+        self = stored.flatMap(TaskState.init(rawValue:)) ?? .failed
+    }
 }
 
 public struct ExportTask: Sendable {
@@ -49,7 +54,7 @@ extension Database {
             [.text(id)]
         ) { row in
             ExportTask(
-                id: row.text(0) ?? "", clientId: row.text(1), state: TaskState(rawValue: row.text(2) ?? "") ?? .failed,
+                id: row.text(0) ?? "", clientId: row.text(1), state: TaskState(stored: row.text(2)),
                 request: row.blob(3), createdAt: row.text(4) ?? "", transactionTime: row.text(5),
                 attempts: Int(row.integer(6)), progress: row.text(7),
                 manifest: row.isNull(8) ? nil : row.blob(8), outcome: row.isNull(9) ? nil : row.blob(9),
@@ -58,9 +63,9 @@ extension Database {
         }.first
     }
 
-    public func tasks(limit: Int = 100) throws -> [(id: String, state: String, createdAt: String, progress: String?)] {
+    public func tasks(limit: Int = 100) throws -> [(id: String, state: TaskState, createdAt: String, progress: String?)] {
         try connection.query("SELECT id, state, created_at, progress FROM tasks ORDER BY created_at DESC LIMIT ?", [.int(limit)]) {
-            ($0.text(0) ?? "", $0.text(1) ?? "", $0.text(2) ?? "", $0.text(3))
+            ($0.text(0) ?? "", TaskState(stored: $0.text(1)), $0.text(2) ?? "", $0.text(3))
         }
     }
 

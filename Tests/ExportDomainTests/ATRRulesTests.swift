@@ -60,9 +60,17 @@ final class ATRRulesTests: XCTestCase {
         names.map { ResourceKey(type: "Patient", id: "patient-\($0)") }
     }
 
+    /// The members of a Group that count, element by element as the export reads them.
+    private func countedMembers(of group: JSONObject, now: FHIRInstant = ATRRulesTests.now) -> [GroupMember] {
+        let atr = ATRMembership.isATRGroup(group)
+        return (group["member"]?.arrayValue ?? []).compactMap { element in
+            element.objectValue.flatMap { ATRMembership.member($0, atrGroup: atr, now: now, baseURL: Self.base) }
+        }
+    }
+
     /// Exported members of a sample Group: membership, then opt-out.
     private func exportedMembers(_ group: JSONObject, now: FHIRInstant = ATRRulesTests.now) -> [GroupMember] {
-        ATRMembership.members(of: group, now: now, baseURL: Self.base)
+        countedMembers(of: group, now: now)
             .filter { !ConsentEvaluation.isOptedOut(consents: sampleConsents(of: $0.patient), now: now) }
     }
 
@@ -75,7 +83,7 @@ final class ATRRulesTests: XCTestCase {
     func testSampleATRGroupHasAllTenMembersIncludingInactiveHenry() {
         let group = sample("Group/atr-group-sunrise")
         XCTAssertTrue(ATRMembership.isATRGroup(group))
-        let members = ATRMembership.members(of: group, now: Self.now, baseURL: Self.base)
+        let members = countedMembers(of: group)
         XCTAssertEqual(members.map(\.patient),
                        patients(["alice", "bob", "carol", "dan", "erin", "frank", "grace", "henry", "ivy", "jack"]))
         let byPatient = Dictionary(uniqueKeysWithValues: members.map { ($0.patient.id, $0) })
@@ -92,19 +100,19 @@ final class ATRRulesTests: XCTestCase {
     func testSampleWellnessGroupHasOnlyCurrentActiveMembers() {
         let group = sample("Group/group-wellness-program")
         XCTAssertFalse(ATRMembership.isATRGroup(group))
-        let members = ATRMembership.members(of: group, now: Self.now, baseURL: Self.base)
+        let members = countedMembers(of: group)
         // Bob is inactive, Frank's period ended in 2025, Jack's starts in 2027.
         XCTAssertEqual(members.map(\.patient), patients(["alice", "ivy", "grace", "carol"]))
         XCTAssertTrue(members.allSatisfy { $0.coverageReferences.isEmpty && $0.attributedProviders.isEmpty })
         // From 2027-01-01 Jack is in (and Ivy, whose period ended 2026-12-31, is out).
-        let later = ATRMembership.members(of: group, now: instant("2027-01-01T00:00:00Z"), baseURL: Self.base)
+        let later = countedMembers(of: group, now: instant("2027-01-01T00:00:00Z"))
         XCTAssertEqual(later.map(\.patient), patients(["alice", "grace", "jack"]))
     }
 
     func testSampleGroupEmptyHasNoMembers() {
         let group = sample("Group/group-empty")
         XCTAssertFalse(ATRMembership.isATRGroup(group))
-        XCTAssertEqual(ATRMembership.members(of: group, now: Self.now, baseURL: Self.base), [])
+        XCTAssertEqual(countedMembers(of: group), [])
         XCTAssertEqual(ExportReferences.additionalReferences(of: group, baseURL: Self.base), [])
     }
 
@@ -145,26 +153,18 @@ final class ATRRulesTests: XCTestCase {
         let exported = exportedMembers(sunrise)
         XCTAssertEqual(exported.map(\.patient),
                        patients(["alice", "bob", "erin", "frank", "grace", "henry", "ivy", "jack"]))
-        let keep = Set(exported.map(\.patient))
-        let (group, removed) = Subsetting.removingMembers(from: sunrise) { member in
-            guard let patient = ReferenceReader.key(of: member["entity"], baseURL: Self.base) else { return true }
-            return keep.contains(patient)
-        }
-        XCTAssertEqual(removed, 2)
-        XCTAssertEqual(group["member"]?.arrayValue?.count, 8)
-        XCTAssertTrue(Subsetting.hasSubsettedTag(group))
-        let henry = group["member"]?.arrayValue?.first { $0["entity"]?["reference"]?.stringValue == "Patient/patient-henry" }
+        let optedOut = Set(countedMembers(of: sunrise).map(\.patient).filter { !exported.map(\.patient).contains($0) }.map(\.id))
+        let kept = (sunrise["member"]?.arrayValue ?? []).filter { Subsetting.keepsMember($0, optedOut: optedOut, baseURL: Self.base) }
+        XCTAssertEqual(sunrise["member"]?.arrayValue?.count, kept.count + optedOut.count)
+        let henry = kept.first { $0["entity"]?["reference"]?.stringValue == "Patient/patient-henry" }
         XCTAssertEqual(henry?["inactive"], .bool(true))
-        XCTAssertEqual(group["meta"]?["profile"], sunrise["meta"]?["profile"])
 
         let wellness = sample("Group/group-wellness-program")
         XCTAssertEqual(exportedMembers(wellness).map(\.patient), patients(["alice", "ivy", "grace"]))
-        let (wellnessGroup, wellnessRemoved) = Subsetting.removingMembers(from: wellness) {
-            $0["entity"]?["reference"]?.stringValue != "Patient/patient-carol"
+        let wellnessKept = (wellness["member"]?.arrayValue ?? []).filter {
+            Subsetting.keepsMember($0, optedOut: ["patient-carol"], baseURL: Self.base)
         }
-        XCTAssertEqual(wellnessRemoved, 1)
-        XCTAssertTrue(Subsetting.hasSubsettedTag(wellnessGroup))
-        XCTAssertEqual(Array(wellnessGroup.keys.prefix(3)), ["resourceType", "id", "meta"])
+        XCTAssertEqual(wellnessKept.count, (wellness["member"]?.arrayValue?.count ?? 0) - 1)
     }
 
     /// Reproduces the README's "all eight types" tables with the rules of this file and a
@@ -360,21 +360,6 @@ final class ATRRulesTests: XCTestCase {
                                    attributedProviders: [key("PractitionerRole/r1"), key("Organization/o1"),
                                                          key("Practitioner/x1")]))
         XCTAssertNil(member(json, atr: false))
-    }
-
-    func testMembersOfGroupMergesRepeatedPatients() {
-        let group = object(#"""
-        {"resourceType":"Group","id":"g","member":[
-          {"entity":{"reference":"Patient/a"},"extension":[{"url":"\#(ATRExtension.coverageReference)","valueReference":{"reference":"Coverage/c1"}}]},
-          {"entity":{"reference":"Patient/b"}},
-          {"entity":{"reference":"Patient/a"},"extension":[{"url":"\#(ATRExtension.coverageReference)","valueReference":{"reference":"Coverage/c2"}}]},
-          {"entity":{"reference":"Patient/c"},"inactive":true},
-          "junk"
-        ]}
-        """#)
-        XCTAssertEqual(ATRMembership.members(of: group, now: Self.now, baseURL: Self.base),
-                       [GroupMember(patient: key("Patient/a"), coverageReferences: [key("Coverage/c1"), key("Coverage/c2")]),
-                        GroupMember(patient: key("Patient/b"))])
     }
 
     // MARK: - ConsentEvaluation
@@ -628,29 +613,18 @@ final class ATRRulesTests: XCTestCase {
         XCTAssertEqual(all.0, bare)
     }
 
-    func testRemovingMembers() {
-        let group = object(#"""
-            {"resourceType":"Group","id":"g","type":"person","member":[
-              {"entity":{"reference":"Patient/a"}},{"entity":{"reference":"Patient/b"}},{"entity":{"reference":"Patient/c"}}],
-             "characteristic":[]}
-            """#)
-        let none = Subsetting.removingMembers(from: group) { _ in true }
-        XCTAssertEqual(none.removed, 0)
-        XCTAssertEqual(none.0, group)
-
-        let some = Subsetting.removingMembers(from: group) { $0["entity"]?["reference"]?.stringValue != "Patient/b" }
-        XCTAssertEqual(some.removed, 1)
-        XCTAssertEqual(serialized(some.0),
-                       #"{"resourceType":"Group","id":"g","meta":{"tag":[\#(subsetted)]},"type":"person","member":[{"entity":{"reference":"Patient/a"}},{"entity":{"reference":"Patient/c"}}],"characteristic":[]}"#)
-
-        let all = Subsetting.removingMembers(from: group) { _ in false }
-        XCTAssertEqual(all.removed, 3)
-        XCTAssertEqual(serialized(all.0), #"{"resourceType":"Group","id":"g","meta":{"tag":[\#(subsetted)]},"type":"person","characteristic":[]}"#)
-
-        let empty = object(#"{"resourceType":"Group","id":"g"}"#)
-        let untouched = Subsetting.removingMembers(from: empty) { _ in false }
-        XCTAssertEqual(untouched.removed, 0)
-        XCTAssertEqual(untouched.0, empty)
+    func testKeepsMemberDropsOnlyOptedOutPatients() {
+        let optedOut: Set<String> = ["b"]
+        func keeps(_ text: String) -> Bool {
+            Subsetting.keepsMember(try? JSONParser.parse(Array(text.utf8)), optedOut: optedOut, baseURL: Self.base)
+        }
+        XCTAssertTrue(keeps(#"{"entity":{"reference":"Patient/a"}}"#))
+        XCTAssertFalse(keeps(#"{"entity":{"reference":"Patient/b"}}"#))
+        XCTAssertFalse(keeps(#"{"entity":{"reference":"\#(Self.base)/Patient/b"}}"#), "an absolute reference to this server is local")
+        XCTAssertTrue(keeps(#"{"entity":{"reference":"Practitioner/b"}}"#))
+        XCTAssertTrue(keeps(#"{"entity":{"reference":"https://elsewhere.example/fhir/Patient/b"}}"#))
+        XCTAssertTrue(keeps(#""junk""#), "an element that cannot be read stays as it is")
+        XCTAssertTrue(keeps(#"{"inactive":true}"#))
     }
 }
 

@@ -62,7 +62,7 @@ final class ExportKickoffTests: XCTestCase {
     func testExportAliasWithoutTypeMeansAllATRTypes() throws {
         let request = try get(operation: .export)
         XCTAssertEqual(request.operation, .export)
-        XCTAssertEqual(request.types, ExportRequest.atrTypes)
+        XCTAssertEqual(request.types, ATRTypes.all)
         XCTAssertFalse(request.typesRequested)
         XCTAssertEqual(request.exportType, ExportRequest.atrExportType)
     }
@@ -154,9 +154,9 @@ final class ExportKickoffTests: XCTestCase {
     // MARK: POST body
 
     func testPostEmptyBodyMeansNoParameters() throws {
-        XCTAssertEqual(try post("").types, ExportRequest.requiredTypes)
-        XCTAssertEqual(try post(" \r\n\t", contentType: nil).types, ExportRequest.requiredTypes)
-        XCTAssertEqual(try post(#"{"resourceType":"Parameters"}"#).types, ExportRequest.requiredTypes)
+        XCTAssertEqual(try post("").types, ATRTypes.required)
+        XCTAssertEqual(try post(" \r\n\t", contentType: nil).types, ATRTypes.required)
+        XCTAssertEqual(try post(#"{"resourceType":"Parameters"}"#).types, ATRTypes.required)
         XCTAssertEqual(try post(#"{"resourceType":"Parameters","parameter":[]}"#, contentType: "application/json").patients, [])
     }
 
@@ -270,7 +270,7 @@ final class ExportKickoffTests: XCTestCase {
 
     func testTypeWithOnlyEmptyItemsCountsAsOmitted() throws {
         let request = try get([("_type", " , ")])
-        XCTAssertEqual(request.types, ExportRequest.requiredTypes)
+        XCTAssertEqual(request.types, ATRTypes.required)
         XCTAssertFalse(request.typesRequested)
     }
 

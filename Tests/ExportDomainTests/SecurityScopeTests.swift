@@ -124,14 +124,13 @@ final class SecurityScopeTests: XCTestCase {
         XCTAssertEqual(set.scopes.count, 6, "openid ignored")
         for type in ["Patient", "Group", "Consent"] { XCTAssertTrue(set.canRead(type), type) }
         for type in ["Coverage", "Observation", "Claim", "Location"] { XCTAssertFalse(set.canRead(type), type) }
-        XCTAssertTrue(set.canWrite("Observation", action: "c"))
-        XCTAssertTrue(set.canWrite("Observation", action: "u"))
-        XCTAssertTrue(set.canWrite("Observation", action: "d"))
-        XCTAssertTrue(set.canWrite("Claim", action: "c"))
-        XCTAssertFalse(set.canWrite("Claim", action: "u"))
-        XCTAssertFalse(set.canWrite("Patient", action: "c"))
-        XCTAssertFalse(set.canWrite("Observation", action: "r"), "not a write action")
-        XCTAssertFalse(set.canWrite("Observation", action: "x"))
+        XCTAssertTrue(set.canWrite("Observation", action: .create))
+        XCTAssertTrue(set.canWrite("Observation", action: .update))
+        XCTAssertTrue(set.canWrite("Observation", action: .delete))
+        XCTAssertTrue(set.canWrite("Claim", action: .create))
+        XCTAssertFalse(set.canWrite("Claim", action: .update))
+        XCTAssertFalse(set.canWrite("Patient", action: .create))
+        XCTAssertEqual(WriteAction.allCases.map(\.rawValue), ["c", "u", "d"], "r and s are not write actions")
         XCTAssertTrue(set.allows("Group", [.read, .search]))
         XCTAssertFalse(set.allows("Consent", [.read, .search]))
 
@@ -145,13 +144,13 @@ final class SecurityScopeTests: XCTestCase {
     func testWildcardScopeSets() {
         let all = ScopeSet(granted: "system/*.read")
         XCTAssertTrue(all.canRead("Consent"))
-        XCTAssertFalse(all.canWrite("Consent", action: "c"))
+        XCTAssertFalse(all.canWrite("Consent", action: .create))
         XCTAssertEqual(all.missingRead(["Group", "Patient"]), [])
         let writes = ScopeSet(granted: "system/*.write")
-        XCTAssertTrue(writes.canWrite("Patient", action: "u"))
+        XCTAssertTrue(writes.canWrite("Patient", action: .update))
         XCTAssertFalse(writes.canRead("Patient"))
         let v2 = ScopeSet(granted: "system/*.cruds")
-        XCTAssertTrue(v2.canRead("Patient") && v2.canWrite("Patient", action: "d"))
+        XCTAssertTrue(v2.canRead("Patient") && v2.canWrite("Patient", action: .delete))
         // Read and search granted by two scopes together.
         XCTAssertTrue(ScopeSet(granted: "system/*.s system/Patient.r").allows("Patient", [.read, .search]))
         XCTAssertEqual(ScopeSet(granted: "").scopes, [])

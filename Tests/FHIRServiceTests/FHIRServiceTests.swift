@@ -1,6 +1,7 @@
 import ExportDomain
 import Foundation
 import Logging
+import Runtime
 import XCTest
 @testable import FHIRService
 

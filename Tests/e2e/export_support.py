@@ -406,7 +406,7 @@ def generate_atr_group(directory: str, group_id: str, members: int,
 
 #: ATR_ variables passed on to our binaries; any other (e.g. ATR_Database__Path) could
 #: override the isolated instance's settings.
-KEPT_ATR_VARIABLES = ("ATR_CONFIG", "ATR_LOG_LEVEL")
+KEPT_ATR_VARIABLES = ("ATR_CONFIG", "ATR_Logging__Level")
 
 
 def subprocess_env(settings_file: str, **extra: str) -> dict[str, str]:

@@ -8,8 +8,8 @@ public enum NginxTemplate {
         return [
             "fastcgi_socket": absolute(settings.fastCGISocket),
             "client_max_body_size": String(settings.requestBodyLimit),
-            "listen_port": String(listenPort(settings.publicBaseURL)),
-            "server_name": host(settings.publicBaseURL),
+            "listen_port": String(settings.publicBase.port),
+            "server_name": settings.publicBase.host,
             "base_path": settings.basePath,
             "task_files": absolute(settings.taskFileStoragePath),
             "working_directory": workingDirectory,
@@ -37,21 +37,6 @@ public enum NginxTemplate {
             rest = rest[close.upperBound...]
         }
         return output + rest
-    }
-
-    static func authority(_ url: String) -> Substring {
-        let afterScheme = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
-        return afterScheme.count > 2 ? afterScheme[2] : ""
-    }
-
-    public static func host(_ url: String) -> String {
-        String(authority(url).split(separator: ":", maxSplits: 1).first ?? "localhost")
-    }
-
-    public static func listenPort(_ url: String) -> Int {
-        let parts = authority(url).split(separator: ":", maxSplits: 1)
-        if parts.count == 2, let port = Int(parts[1]) { return port }
-        return url.hasPrefix("https://") ? 443 : 80
     }
 }
 

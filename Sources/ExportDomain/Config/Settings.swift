@@ -3,9 +3,11 @@
 public struct Settings: Sendable, Equatable {
     /// The public FHIR base URL, e.g. `https://localhost:8443/fhir`. Taken from configuration,
     /// not from the request, because nginx's `HTTP_HOST` drops the port.
-    public var publicBaseURL: String
+    public var publicBase: PublicBaseURL
+    /// `publicBase` as text, without a trailing slash.
+    public var publicBaseURL: String { publicBase.description }
     /// The path part of `publicBaseURL` (`/fhir`), under which requests are routed.
-    public var basePath: String
+    public var basePath: String { publicBase.path }
     public var databasePath: String
     /// Milliseconds a connection waits for another process's write lock.
     public var databaseBusyTimeout: Int
@@ -13,6 +15,8 @@ public struct Settings: Sendable, Equatable {
     public var fastCGIThreads: Int
     /// Largest request body accepted, in bytes; nginx's `client_max_body_size` is rendered from it.
     public var requestBodyLimit: Int
+    /// `Logging.Level`: swift-log's level names, `trace` … `critical`.
+    public var logLevel: String
     public var bulkDataExport: BulkDataExportSettings
     public var taskFileStoragePath: String
     public var signedURLSecretFile: String

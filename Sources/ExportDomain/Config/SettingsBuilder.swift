@@ -116,8 +116,7 @@ public enum SettingsBuilder {
 
     static func decode(_ root: JSONObject) throws -> Settings {
         let reader = SettingsReader(root: root)
-        let baseURL = try reader.string("PublicBaseUrl")
-        let basePath = try publicBasePath(baseURL)
+        let publicBase = try PublicBaseURL(parsing: try reader.string("PublicBaseUrl"))
         let bulk = BulkDataExportSettings(
             repeatPeriodMilliseconds: try reader.integer("BulkDataExport.RepeatPeriod", in: 10...86_400_000),
             fileRetentionSeconds: try reader.duration("BulkDataExport.FileRetentionPeriod", minimum: 1),
@@ -134,44 +133,36 @@ public enum SettingsBuilder {
             throw ConfigurationError(key: "TaskFileManagement.StorageService.StorageType", "only 'LocalFile' is supported, not '\(storageType)'")
         }
         return Settings(
-            publicBaseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL,
-            basePath: basePath,
+            publicBase: publicBase,
             databasePath: try reader.string("Database.Path"),
             databaseBusyTimeout: try reader.integer("Database.BusyTimeout", in: 0...600_000),
             fastCGISocket: try reader.string("FastCGI.Socket"),
             fastCGIThreads: try reader.integer("FastCGI.Threads", in: 1...256),
             requestBodyLimit: try reader.integer("RequestBodyLimit", in: 1024...(1 << 34)),
+            logLevel: try logLevel(reader),
             bulkDataExport: bulk,
             taskFileStoragePath: try reader.string("TaskFileManagement.StorageService.StoragePath"),
             signedURLSecretFile: try reader.string("SignedUrls.SecretFile"),
             signedURLLifetimeSeconds: try reader.duration("SignedUrls.Lifetime", minimum: 1),
-            smart: try smart(reader, baseURL: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL),
+            smart: try smart(reader, publicBase: publicBase),
             redactions: try redactions(reader)
         )
     }
 
-    /// `https://host[:port]/path` → `/path` (no trailing slash; empty path is not allowed so
-    /// that the FHIR endpoints and `/auth`, `/files` never share a namespace).
-    static func publicBasePath(_ url: String) throws -> String {
-        let key = "PublicBaseUrl"
-        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
-            throw ConfigurationError(key: key, "must be an absolute http(s) URL, not '\(url)'")
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    private static func logLevel(_ reader: SettingsReader) throws -> String {
+        let level = try reader.string("Logging.Level")
+        guard logLevels.contains(level) else {
+            throw ConfigurationError(key: "Logging.Level", "must be one of \(logLevels.joined(separator: ", ")), not '\(level)'")
         }
-        let afterScheme = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
-        guard afterScheme.count == 4, !afterScheme[2].isEmpty else {
-            throw ConfigurationError(key: key, "must include a path such as /fhir, not '\(url)'")
-        }
-        var path = "/" + afterScheme[3]
-        while path.hasSuffix("/") { path.removeLast() }
-        guard path.count > 1, !path.contains("?"), !path.contains("#") else {
-            throw ConfigurationError(key: key, "must include a path such as /fhir, not '\(url)'")
-        }
-        return path
+        return level
     }
 
-    private static func smart(_ reader: SettingsReader, baseURL: String) throws -> SmartSettings {
+    private static func smart(_ reader: SettingsReader, publicBase: PublicBaseURL) throws -> SmartSettings {
         let prefix = "SmartAuthorizationOptions"
-        let origin = baseURL.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).prefix(3).joined(separator: "/")
+        let origin = publicBase.origin
+        let baseURL = publicBase.description
         let issuer = reader.value("\(prefix).Issuer")?.stringValue ?? ""
         let audience = reader.value("\(prefix).Audience")?.stringValue ?? ""
         let builtIn = try reader.bool("\(prefix).BuiltInAuthorizationServer")

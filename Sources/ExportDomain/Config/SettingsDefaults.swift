@@ -7,6 +7,7 @@ extension Settings {
       "Database": { "Path": "var/db/atr.sqlite", "BusyTimeout": 30000 },
       "FastCGI": { "Socket": "var/run/atr-fcgi.sock", "Threads": 4 },
       "RequestBodyLimit": 104857600,
+      "Logging": { "Level": "info" },
       "BulkDataExport": {
         "RepeatPeriod": 60000,
         "FileRetentionPeriod": "1.00:00:00",

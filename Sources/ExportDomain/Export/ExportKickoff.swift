@@ -211,9 +211,9 @@ public enum ExportKickoff {
                     guard ResourceTypes.all.contains(name) else {
                         throw FHIRError.badRequest(.notSupported, "_type: \(quoted(name)) is not a FHIR R4 resource type")
                     }
-                    guard ExportRequest.atrTypes.contains(name) else {
+                    guard ATRTypes.all.contains(name) else {
                         throw FHIRError.badRequest(.notSupported,
-                            "_type: \(name) is not exported by the ATR export (supported: \(ExportRequest.atrTypes.joined(separator: ", ")))")
+                            "_type: \(name) is not exported by the ATR export (supported: \(ATRTypes.all.joined(separator: ", ")))")
                     }
                     names.append(name)
                 }
@@ -283,20 +283,20 @@ public enum ExportKickoff {
             }
         }
 
-        /// The types to export: `_type` resolved (de-duplicated, `atrTypes` order, the ATR minimum
+        /// The types to export: `_type` resolved (de-duplicated, `ATRTypes.all` order, the ATR minimum
         /// enforced for `$davinci-data-export`), or the operation's default.
         func resolveTypes(operation: ExportOperation) throws -> [String] {
             guard let typeNames else {
-                return operation == .davinciDataExport ? ExportRequest.requiredTypes : ExportRequest.atrTypes
+                return operation == .davinciDataExport ? ATRTypes.required : ATRTypes.all
             }
             if operation == .davinciDataExport {
-                let missing = ExportRequest.requiredTypes.filter { !typeNames.contains($0) }
+                let missing = ATRTypes.required.filter { !typeNames.contains($0) }
                 guard missing.isEmpty else {
                     throw FHIRError.badRequest(.invalid,
                         "_type must include Group, Patient and Coverage for \(operation.rawValue); missing: \(missing.joined(separator: ", "))")
                 }
             }
-            return ExportRequest.atrTypes.filter { typeNames.contains($0) }
+            return ATRTypes.all.filter { typeNames.contains($0) }
         }
 
         private func once<T>(_ existing: T?, _ name: String) throws {

@@ -54,9 +54,6 @@ public struct ExportRequest: Sendable, Equatable {
     public static let atrExportType = "hl7.fhir.us.davinci-atr"
     /// The canonical URL form of `atrExportType`, accepted as the same export type.
     public static let atrExportTypeURL = "http://hl7.org/fhir/us/davinci-atr"
-    /// The eight exportable types in this fixed order (also the order of output files).
-    public static let atrTypes = ["Group", "Patient", "Coverage", "RelatedPerson", "Practitioner", "PractitionerRole", "Organization", "Location"]
-    public static let requiredTypes = ["Group", "Patient", "Coverage"]
     /// The only output format (`_outputFormat` normalised).
     public static let ndjsonFormat = "application/fhir+ndjson"
 
@@ -64,7 +61,7 @@ public struct ExportRequest: Sendable, Equatable {
     public var operation: ExportOperation
     /// Normalised to `hl7.fhir.us.davinci-atr`.
     public var exportType: String
-    /// Resolved, de-duplicated, in `atrTypes` order.
+    /// Resolved, de-duplicated, in `ATRTypes.all` order.
     public var types: [String]
     /// False when `_type` was omitted.
     public var typesRequested: Bool
@@ -92,7 +89,7 @@ public struct ExportRequest: Sendable, Equatable {
         groupId: String,
         operation: ExportOperation = .davinciDataExport,
         exportType: String = ExportRequest.atrExportType,
-        types: [String] = ExportRequest.requiredTypes,
+        types: [String] = ATRTypes.required,
         typesRequested: Bool = false,
         since: FHIRInstant? = nil,
         until: FHIRInstant? = nil,
@@ -165,7 +162,7 @@ public struct ExportRequest: Sendable, Equatable {
             throw Self.malformed("'typesRequested' must be a boolean")
         }
         let types = try strings("types")
-        for type in types where !Self.atrTypes.contains(type) {
+        for type in types where !ATRTypes.all.contains(type) {
             throw Self.malformed("'\(type)' is not an ATR type")
         }
         let elements = try strings("elements").map { text in

@@ -12,11 +12,10 @@ public struct FileURLSigner: Sendable {
     /// `https://host:port` of the public base URL.
     public var origin: String
 
-    public init(secret: String, lifetimeSeconds: Int, publicBaseURL: String) {
+    public init(secret: String, lifetimeSeconds: Int, origin: String) {
         self.secret = secret
         self.lifetimeSeconds = lifetimeSeconds
-        let parts = publicBaseURL.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
-        origin = parts.count >= 3 ? parts[0...2].joined(separator: "/") : publicBaseURL
+        self.origin = origin
     }
 
     public static func path(taskId: String, file: String) -> String {

@@ -4,15 +4,12 @@ public enum CapabilityStatementBuilder {
     public static let softwareName = "ATR Export"
     public static let softwareVersion = "0.1.0"
 
-    /// Resource types with full read/write support through the REST API.
-    public static let exportTypes = ["Group", "Patient", "Coverage", "RelatedPerson", "Practitioner",
-                                     "PractitionerRole", "Organization", "Location", "Consent"]
 
     public static func make(baseURL: String, tokenEndpoint: String) -> JSONValue {
         let interactions: JSONValue = .array(["read", "create", "update", "delete"].map { code in
             .object(JSONObject([("code", .string(code))]))
         })
-        let resources: [JSONValue] = exportTypes.map { type in
+        let resources: [JSONValue] = ATRTypes.served.map { type in
             var resource = JSONObject([
                 ("type", .string(type)),
                 ("interaction", interactions),

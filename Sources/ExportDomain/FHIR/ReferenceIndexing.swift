@@ -1,9 +1,9 @@
 /// One row of the reference index: `source` points at `target` through `path`.
 public struct IndexedReference: Sendable, Hashable {
-    public var path: String
+    public var path: ReferencePath
     public var target: ResourceKey
 
-    public init(path: String, target: ResourceKey) {
+    public init(path: ReferencePath, target: ResourceKey) {
         self.path = path
         self.target = target
     }
@@ -26,46 +26,38 @@ public struct IndexedSearchValue: Sendable, Hashable {
 /// every write, so an export or a search never scans all resources. Paths are named after the
 /// FHIR element (or ATR extension) they come from; changing rules needs `atrctl reindex`.
 public enum ReferenceIndexing {
-    /// Reference elements indexed per resource type: path name → element names to follow from the root.
-    static let referencePaths: [String: [(String, [String])]] = [
-        "Group": [("managingEntity", ["managingEntity"])],
-        "Coverage": [
-            ("beneficiary", ["beneficiary"]), ("subscriber", ["subscriber"]),
-            ("policyHolder", ["policyHolder"]), ("payor", ["payor"]),
-        ],
-        "Consent": [("patient", ["patient"])],
-        "RelatedPerson": [("patient", ["patient"])],
-        "PractitionerRole": [
-            ("practitioner", ["practitioner"]), ("organization", ["organization"]),
-            ("location", ["location"]),
-        ],
-        "Patient": [
-            ("generalPractitioner", ["generalPractitioner"]),
-            ("managingOrganization", ["managingOrganization"]),
-        ],
+    /// Root reference elements indexed per resource type, each under the path of its own name.
+    /// Every `MemberLink` must be covered here: the export finds member resources through them.
+    static let referencePaths: [String: [ReferencePath]] = [
+        "Group": [.managingEntity],
+        "Coverage": MemberLink.coverage.paths,
+        "Consent": MemberLink.consent.paths,
+        "RelatedPerson": MemberLink.relatedPerson.paths,
+        "PractitionerRole": [.practitioner, .organization, .location],
+        "Patient": [.generalPractitioner, .managingOrganization],
     ]
 
     public static func references(in resource: JSONObject, baseURL: String) -> [IndexedReference] {
         guard let type = resource["resourceType"]?.stringValue else { return [] }
         var found: [IndexedReference] = []
         var seen = Set<IndexedReference>()
-        func add(_ path: String, _ value: JSONValue?) {
+        func add(_ path: ReferencePath, _ value: JSONValue?) {
             for reference in referenceValues(value) {
                 guard let key = ResourceKey.parse(reference: reference, baseURL: baseURL) else { continue }
                 let row = IndexedReference(path: path, target: key)
                 if seen.insert(row).inserted { found.append(row) }
             }
         }
-        for (path, elements) in referencePaths[type] ?? [] {
-            for element in elements { add(path, resource[element]) }
+        for path in referencePaths[type] ?? [] {
+            add(path, resource[path.rawValue])
         }
         if type == "Group", let members = resource["member"]?.arrayValue {
             for member in members {
-                add("member", member["entity"])
+                add(.member, member["entity"])
                 for ext in member["extension"]?.arrayValue ?? [] {
                     switch ext["url"]?.stringValue {
-                    case ATRExtension.coverageReference: add("coverageReference", ext["valueReference"])
-                    case ATRExtension.attributedProvider: add("attributedProvider", ext["valueReference"])
+                    case ATRExtension.coverageReference: add(.coverageReference, ext["valueReference"])
+                    case ATRExtension.attributedProvider: add(.attributedProvider, ext["valueReference"])
                     default: break
                     }
                 }

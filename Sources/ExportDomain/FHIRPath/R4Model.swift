@@ -109,13 +109,6 @@ public enum R4Model {
         graph.resourceTypeIDs.map { graph.names[$0] }.sorted()
     }
 
-    /// Whether `name` names a FHIR type of the model (a data type, primitive, resource or
-    /// profile such as SimpleQuantity, including Element, BackboneElement and Resource).
-    public static func isFHIRTypeName(_ name: String) -> Bool {
-        guard let id = graph.ids[name] else { return false }
-        return graph.kinds[id] == .fhir
-    }
-
     /// The FHIRPath System types.
     public static let systemTypeNames: Set<String> = [
         "Boolean", "String", "Integer", "Decimal", "Date", "DateTime", "Time", "Quantity",
@@ -319,18 +312,6 @@ struct TypeGraph: Sendable {
     func resourceTypeID(_ name: String) -> Int? {
         guard let id = ids[name], isConcreteResource[id] else { return nil }
         return id
-    }
-
-    /// Whether a type is a primitive (its JSON value is not an object): FHIR primitives
-    /// (lower-case names such as `string`, `code`, `date`) and System types.
-    func isPrimitive(_ type: Int) -> Bool {
-        switch kinds[type] {
-        case .system: return true
-        case .fhir:
-            guard let first = names[type].unicodeScalars.first else { return false }
-            return first >= "a" && first <= "z"
-        case .backbone, .unknown: return false
-        }
     }
 
     /// A readable type name for messages ("Coverage.costToBeneficiary" → BackboneElement path).

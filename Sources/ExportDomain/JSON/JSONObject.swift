@@ -69,9 +69,6 @@ public struct JSONObject: Sendable {
     /// The keys in stored order. (Computed: O(count).)
     public var keys: [String] { _entries.map(\.key) }
 
-    /// The values in stored order. (Computed: O(count).)
-    public var values: [JSONValue] { _entries.map(\.value) }
-
     @inlinable
     public var count: Int { _entries.count }
 
@@ -148,12 +145,6 @@ public struct JSONObject: Sendable {
         }
         _entries.insert(Entry(key: key, value: value), at: position)
         _rebuildIndex()
-    }
-
-    /// Removes all members.
-    public mutating func removeAll(keepingCapacity: Bool = false) {
-        _entries.removeAll(keepingCapacity: keepingCapacity)
-        _index = nil
     }
 
     // MARK: Internals

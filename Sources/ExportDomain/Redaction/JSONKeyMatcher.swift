@@ -31,8 +31,6 @@ struct JSONKeyMatcher: Sendable {
         self.firstBytes = firstBytes
     }
 
-    var isEmpty: Bool { names.isEmpty }
-
     /// Whether one of the names occurs as an object key in `bytes`.
     func occurs(in bytes: [UInt8]) -> Bool {
         if names.isEmpty { return false }

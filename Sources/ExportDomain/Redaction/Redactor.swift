@@ -47,9 +47,6 @@ public struct Redactor: Sendable {
     /// Whether the redactor changes anything (R4 listed in `FhirVersions` and at least one
     /// expression). An inactive redactor's `redact` always returns nil.
     public let isActive: Bool
-    /// The expressions, as configured.
-    public let omitElements: [String]
-
     enum Plan: Sendable {
         /// No expression can select anything in resources of this type.
         case never
@@ -64,11 +61,10 @@ public struct Redactor: Sendable {
     let plans: [String: Plan]
 
     /// A redactor without expressions.
-    public static let inactive = Redactor(isActive: false, omitElements: [], expressions: [], plans: [:])
+    public static let inactive = Redactor(isActive: false, expressions: [], plans: [:])
 
-    private init(isActive: Bool, omitElements: [String], expressions: [FHIRPathExpression], plans: [String: Plan]) {
+    private init(isActive: Bool, expressions: [FHIRPathExpression], plans: [String: Plan]) {
         self.isActive = isActive
-        self.omitElements = omitElements
         self.expressions = expressions
         self.plans = plans
     }
@@ -86,7 +82,7 @@ public struct Redactor: Sendable {
                     throw RedactionConfigurationError(expression: expression, position: error.position, message: error.message)
                 }
             }
-            self.init(isActive: false, omitElements: omitElements, expressions: [], plans: [:])
+            self.init(isActive: false, expressions: [], plans: [:])
             return
         }
         var compiled: [FHIRPathExpression] = []
@@ -97,7 +93,7 @@ public struct Redactor: Sendable {
                 throw RedactionConfigurationError(expression: expression, position: error.position, message: error.message)
             }
         }
-        self.init(isActive: !compiled.isEmpty, omitElements: omitElements, expressions: compiled,
+        self.init(isActive: !compiled.isEmpty, expressions: compiled,
                   plans: compiled.isEmpty ? [:] : try Self.plan(compiled))
     }
 

@@ -57,28 +57,4 @@ public enum ATRMembership {
         }
         return GroupMember(patient: patient, coverageReferences: coverages, attributedProviders: providers)
     }
-
-    /// All exported members of `group`, in `member` order (a Patient listed twice is kept once,
-    /// with the extensions of both entries merged).
-    public static func members(of group: JSONObject, now: FHIRInstant, baseURL: String) -> [GroupMember] {
-        let atr = isATRGroup(group)
-        var result: [GroupMember] = []
-        var position: [ResourceKey: Int] = [:]
-        for value in group["member"]?.arrayValue ?? [] {
-            guard let object = value.objectValue,
-                  let found = member(object, atrGroup: atr, now: now, baseURL: baseURL) else { continue }
-            if let index = position[found.patient] {
-                for key in found.coverageReferences where !result[index].coverageReferences.contains(key) {
-                    result[index].coverageReferences.append(key)
-                }
-                for key in found.attributedProviders where !result[index].attributedProviders.contains(key) {
-                    result[index].attributedProviders.append(key)
-                }
-            } else {
-                position[found.patient] = result.count
-                result.append(found)
-            }
-        }
-        return result
-    }
 }

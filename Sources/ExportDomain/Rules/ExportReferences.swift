@@ -2,7 +2,7 @@
 /// (README "Decisions a user could trip over", Export, "Per member").
 public enum ExportReferences {
     /// The only types reached by following references.
-    public static let targetTypes: Set<String> = ["Practitioner", "PractitionerRole", "Organization", "Location"]
+    public static let targetTypes = Set(ATRTypes.referenced)
 
     /// Root reference elements followed, per source type, in the order they are read.
     ///

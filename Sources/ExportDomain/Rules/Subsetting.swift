@@ -63,24 +63,11 @@ public enum Subsetting {
         return (result, true)
     }
 
-    /// Keeps only the `member` entries for which `keep` is true (an emptied `member` is
-    /// removed); adds the `SUBSETTED` tag when anything was removed.
-    public static func removingMembers(from group: JSONObject, keep: (JSONObject) -> Bool) -> (JSONObject, removed: Int) {
-        guard let members = group["member"]?.arrayValue else { return (group, 0) }
-        let kept = members.filter { value in
-            // A member entry that is not an object cannot be judged: keep it untouched.
-            guard let object = value.objectValue else { return true }
-            return keep(object)
-        }
-        let removed = members.count - kept.count
-        guard removed > 0 else { return (group, 0) }
-        var result = group
-        if kept.isEmpty {
-            result.removeValue(forKey: "member")
-        } else {
-            result["member"] = .array(kept)
-        }
-        addSubsettedTag(&result)
-        return (result, removed)
+    /// Whether a `Group.member` element stays in the exported Group: every element except one
+    /// whose `entity` is an opted-out member's Patient. An element that cannot be read stays as
+    /// it is. The exported Group is then tagged SUBSETTED, and a `member` left empty is dropped.
+    public static func keepsMember(_ element: JSONValue?, optedOut: Set<String>, baseURL: String) -> Bool {
+        guard let key = ReferenceReader.key(of: element?["entity"], baseURL: baseURL), key.type == "Patient" else { return true }
+        return !optedOut.contains(key.id)
     }
 }

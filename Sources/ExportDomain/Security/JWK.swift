@@ -40,7 +40,6 @@ public struct JWK: Sendable {
     private let key: PublicKey
 
     /// The JWS algorithms `verify(_:)` accepts.
-    public static let supportedAlgorithms: Set<String> = ["ES384", "RS384"]
 
     // MARK: Reading
 

@@ -1,5 +1,21 @@
 /// SMART v2 permissions (`c`reate, `r`ead, `u`pdate, `d`elete, `s`earch). SMART v1 `read`
 /// means `r` + `s`, `write` means `c` + `u` + `d`, `*` all five.
+/// A write interaction, as SMART v2 names it: `c` create, `u` update, `d` delete.
+public enum WriteAction: Character, Sendable, CaseIterable {
+    case create = "c", update = "u", delete = "d"
+
+    public var permission: SMARTPermissions {
+        switch self {
+        case .create: return .create
+        case .update: return .update
+        case .delete: return .delete
+        }
+    }
+
+    /// The word for messages: "create", "update", "delete".
+    public var word: String { "\(self)" }
+}
+
 public struct SMARTPermissions: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8
 
@@ -175,10 +191,6 @@ public enum ScopeGrant {
 public struct ScopeSet: Sendable, Equatable {
     public let scopes: [SMARTScope]
 
-    public init(scopes: [SMARTScope]) {
-        self.scopes = scopes
-    }
-
     public init(granted: String) {
         scopes = granted.split(separator: " ").compactMap { try? SMARTScope.parse(String($0)) }
     }
@@ -195,11 +207,9 @@ public struct ScopeSet: Sendable, Equatable {
         allows(type, .read)
     }
 
-    /// Write access for one FHIR interaction: `c` (create), `u` (update) or `d` (delete);
-    /// v1 `.write` and `.*` include all three. Any other letter → `false`.
-    public func canWrite(_ type: String, action: Character) -> Bool {
-        guard "cud".contains(action), let permission = SMARTPermissions(letter: action) else { return false }
-        return allows(type, permission)
+    /// Write access for one FHIR interaction; v1 `.write` and `.*` include all three.
+    public func canWrite(_ type: String, action: WriteAction) -> Bool {
+        allows(type, action.permission)
     }
 
     /// The types of `types` the token can read, in their order.

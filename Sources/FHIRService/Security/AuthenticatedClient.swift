@@ -26,13 +26,12 @@ struct Access {
         }
     }
 
-    /// `action`: `c` create, `u` update, `d` delete (SMART v2 letters; v1 `write` covers all three).
-    func requireWrite(_ type: String, action: Character) throws {
+    /// v1 `write` covers all three actions; v2 needs the action's letter.
+    func requireWrite(_ type: String, action: WriteAction) throws {
         guard let client else { return }
         guard client.scopes.canWrite(type, action: action) else {
-            let word = ["c": "create", "u": "update", "d": "delete"][action] ?? "write"
             throw FHIRError(status: 403, code: .forbidden,
-                            "The access token lacks \(word) access to \(type) (scope system/\(type).write or system/\(type).\(action))")
+                            "The access token lacks \(action.word) access to \(type) (scope system/\(type).write or system/\(type).\(action.rawValue))")
         }
     }
 

@@ -1,6 +1,7 @@
 import ExportDomain
 import Foundation
 import Logging
+import Runtime
 import Storage
 
 /// Process-wide security state shared by all worker threads: the keys tokens are checked
@@ -18,15 +19,7 @@ public final class SecurityContext: @unchecked Sendable {
         self.settings = settings
         jwksFetcher = JWKSFetcher(timeoutMilliseconds: settings.jwksFetchTimeoutMilliseconds, logger: logger)
         if settings.enabled && settings.builtInAuthorizationServer {
-            guard let data = FileManager.default.contents(atPath: settings.signingKeyFile) else {
-                throw ConfigurationError(key: "SmartAuthorizationOptions.SigningKeyFile",
-                                         "cannot read \(settings.signingKeyFile); create it with `atrctl secrets init`")
-            }
-            do {
-                signer = try AccessTokenSigner(privateKeyPEM: String(decoding: data, as: UTF8.self), kid: "atr-export-1")
-            } catch {
-                throw ConfigurationError(key: "SmartAuthorizationOptions.SigningKeyFile", "\(settings.signingKeyFile) is not a P-384 private key in PEM: \(error)")
-            }
+            signer = try ServerSecrets.tokenSigner(settings)
         } else {
             signer = nil
         }

@@ -69,7 +69,7 @@ extension FHIRService {
     /// `{base}/.well-known/smart-configuration`.
     func smartConfiguration() -> HTTPResponse {
         let scopes = ["system/*.read", "system/*.rs"]
-            + CapabilityStatementBuilder.exportTypes.flatMap { ["system/\($0).read", "system/\($0).rs"] }
+            + ATRTypes.served.flatMap { ["system/\($0).read", "system/\($0).rs"] }
             + ["system/*.write", "system/*.cud"]
         let body = JSONValue.object(JSONObject([
             ("issuer", .string(settings.smart.issuer)),

@@ -1,25 +1,15 @@
 import ExportDomain
-import Foundation
-import Storage
 
-/// A failure that ends the task as Failed, for the reason its client reads.
-struct ExportFailure: Error, CustomStringConvertible {
-    var reason: ExportFailureReason
-    var description: String { reason.diagnostics }
-}
-
-/// The lease was lost (cancelled, or taken over after a stall): stop without a trace.
-struct ExportAbandoned: Error {}
-
-/// Builds one ATR export from a database snapshot, streaming resource by resource into
-/// `output`: memory does not grow with the Group's size (members are read one at a time from
-/// the stored Group, and "each resource once" is tracked in SQLite, not in memory).
-final class ExportBuilder {
+/// Builds one ATR export from a snapshot, streaming resource by resource into `output`: memory
+/// does not grow with the Group's size (members are read one at a time from the stored Group,
+/// and "each resource once" is the source's business — a SQLite table in production). The
+/// rules it applies are `ExportDomain/Rules`; this is the order and the streaming.
+public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     private let settings: Settings
-    private let snapshot: Database
+    private let snapshot: Source
     private let request: ExportRequest
     private let now: FHIRInstant
-    private let output: NDJSONOutput
+    private let output: NDJSONOutput<Files>
     private let checkpoint: (String) throws -> Void
     private let redactor: Redactor
 
@@ -34,8 +24,10 @@ final class ExportBuilder {
     private var followedDepth: [ResourceKey: Int] = [:]
     private var errors: [JSONValue] = []
 
-    init(settings: Settings, snapshot: Database, request: ExportRequest, now: FHIRInstant, output: NDJSONOutput,
-         redactor: Redactor, checkpoint: @escaping (String) throws -> Void) {
+    /// `checkpoint` is called with the progress text every `BatchSize` resources; it throws
+    /// (`ExportAbandoned`) to stop the export, e.g. when the task was cancelled.
+    public init(settings: Settings, snapshot: Source, request: ExportRequest, now: FHIRInstant, output: NDJSONOutput<Files>,
+                redactor: Redactor, checkpoint: @escaping (String) throws -> Void) {
         self.settings = settings
         self.snapshot = snapshot
         self.request = request
@@ -49,11 +41,11 @@ final class ExportBuilder {
     }
 
     /// Writes every file; returns the OperationOutcomes for the `error` file.
-    func build() throws -> [JSONValue] {
+    public func build() throws -> [JSONValue] {
         errors = request.ignored.map { OperationOutcome.single(severity: .information, code: .informational, diagnostics: $0) }
         let groupKey = ResourceKey(type: "Group", id: request.groupId)
         // Read piece by piece: an ATR list can be hundreds of MB.
-        guard let group = try snapshot.currentResourceBlob(groupKey) else {
+        guard let group = try snapshot.group(groupKey) else {
             throw ExportFailure(reason: .groupGone(group: "\(groupKey)"))
         }
         // A failed blob read yields zeros, which stop the scan or land in the Group's file: the
@@ -61,13 +53,13 @@ final class ExportBuilder {
         do {
             try exportMembersAndGroup(groupKey, group)
         } catch {
-            throw group.failure ?? error
+            throw group.readFailure ?? error
         }
-        if let failure = group.failure { throw failure }
+        if let failure = group.readFailure { throw failure }
         return errors
     }
 
-    private func exportMembersAndGroup(_ groupKey: ResourceKey, _ group: ResourceBlob) throws {
+    private func exportMembersAndGroup(_ groupKey: ResourceKey, _ group: Source.Group) throws {
         guard let scan = ResourceScan(group) else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
         let requested = requestedPatients()
         var requestedFound = Set<ResourceKey>()
@@ -116,7 +108,7 @@ final class ExportBuilder {
         }
     }
 
-    func progress() -> String {
+    public func progress() -> String {
         "exporting: \(membersSeen) of \(memberCount) members, \(written) resources written"
     }
 
@@ -137,7 +129,7 @@ final class ExportBuilder {
     }
 
     private func isOptedOut(_ patient: ResourceKey) throws -> Bool {
-        let consentKeys = try snapshot.referencing(patient, sourceType: "Consent", paths: ["patient"])
+        let consentKeys = try snapshot.referencing(patient, .consent)
         guard !consentKeys.isEmpty else { return false }
         let consents: [JSONObject] = try consentKeys.compactMap { key in
             guard let row = try snapshot.currentResource(key), case .object(let consent) = try JSONParser.parse(row.json) else { return nil }
@@ -148,12 +140,11 @@ final class ExportBuilder {
 
     private func exportMember(_ member: GroupMember) throws {
         try exportOwned(member.patient)
-        var coverages = try snapshot.referencing(member.patient, sourceType: "Coverage",
-                                                 paths: ["beneficiary", "subscriber", "policyHolder", "payor"])
-        coverages += member.coverageReferences.filter { $0.type == "Coverage" && !coverages.contains($0) }
+        var coverages = try snapshot.referencing(member.patient, .coverage)
+        coverages += member.coverageReferences.filter { !coverages.contains($0) }
         for coverage in coverages { try exportOwned(coverage) }
         if wanted.contains("RelatedPerson") {
-            for related in try snapshot.referencing(member.patient, sourceType: "RelatedPerson", paths: ["patient"]) {
+            for related in try snapshot.referencing(member.patient, .relatedPerson) {
                 try exportOwned(related)
             }
         }
@@ -178,9 +169,7 @@ final class ExportBuilder {
 
     // MARK: Additional resources
 
-    private static let additionalTypes: Set<String> = ["Practitioner", "PractitionerRole", "Organization", "Location"]
-
-    private func followReferences<Source: ByteSource>(of type: String, _ json: Source, depth: Int) throws {
+    private func followReferences<Bytes: ByteSource>(of type: String, _ json: Bytes, depth: Int) throws {
         guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }
         for key in ExportReferences.additionalReferences(type: type, json: json, baseURL: settings.publicBaseURL) {
             try exportAdditional(key, depth: depth)
@@ -191,7 +180,7 @@ final class ExportBuilder {
     /// type, written once; its own references are followed up to the configured depth.
     private func exportAdditional(_ key: ResourceKey, depth: Int) throws {
         guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth,
-              Self.additionalTypes.contains(key.type), wanted.contains(key.type) else { return }
+              wanted.contains(key.type) else { return }
         if let previous = followedDepth[key], previous <= depth { return }
         followedDepth[key] = depth
         guard let row = try snapshot.currentResource(key) else { return }
@@ -207,7 +196,7 @@ final class ExportBuilder {
     /// array is copied element by element, never parsed as a whole; when neither `_elements`
     /// nor redaction touches the Group, the pieces go straight to the file, so a big list is
     /// never copied in memory.
-    private func exportGroup(_ group: ResourceBlob, redactionMayChange: Bool, optedOut: Set<String>) throws {
+    private func exportGroup(_ group: Source.Group, redactionMayChange: Bool, optedOut: Set<String>) throws {
         try followReferences(of: "Group", group, depth: 1)
         guard inWindow(group.lastUpdated) else { return }
         let subsetByElements = request.elements.contains { $0.type == nil || $0.type == "Group" }
@@ -229,7 +218,7 @@ final class ExportBuilder {
     }
 
     /// The stored Group's bytes, in order, minus opted-out members, plus the SUBSETTED tag.
-    private func subsettedGroup(_ group: ResourceBlob, optedOut: Set<String>) throws -> LinePieces {
+    private func subsettedGroup(_ group: Source.Group, optedOut: Set<String>) throws -> LinePieces<Source.Group> {
         guard let scan = ResourceScan(group) else { throw ExportFailure(reason: .groupMalformed(group: "Group/\(request.groupId)")) }
         var pieces = LinePieces(group)
         pieces.literal("{")
@@ -254,10 +243,8 @@ final class ExportBuilder {
             case "member":
                 var kept: [Range<Int>] = []
                 _ = ResourceScan.forEachElement(in: group, array: entry.value) { range in
-                    let entity = (try? JSONParser.parse(group.bytes(range)))?["entity"]?["reference"]?.stringValue
-                    let key = entity.flatMap { ResourceKey.parse(reference: $0, baseURL: settings.publicBaseURL) }
-                    if let key, key.type == "Patient", optedOut.contains(key.id) { return }
-                    kept.append(range)
+                    let element = try? JSONParser.parse(group.bytes(range))
+                    if Subsetting.keepsMember(element, optedOut: optedOut, baseURL: settings.publicBaseURL) { kept.append(range) }
                 }
                 guard !kept.isEmpty else { continue }
                 property("member")

@@ -17,22 +17,8 @@ public enum ConfigurationLoader {
             layers.append(SettingsBuilder.Layer(name: instancePath, contents: try readFile(instancePath, required: true)))
         }
         var settings = try SettingsBuilder.build(layers: layers, environment: environment)
-        if readSecret { settings.signedURLSecret = try Self.readSecret(settings.signedURLSecretFile) }
+        if readSecret { settings.signedURLSecret = try ServerSecrets.urlSecret(settings) }
         return settings
-    }
-
-    /// The signed-URL secret: at least 16 characters of text in a file outside git
-    /// (`make run` creates one from /dev/urandom).
-    private static func readSecret(_ path: String) throws -> String {
-        let key = "SignedUrls.SecretFile"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(key: key, "cannot read \(path); create it, e.g. `head -c 32 /dev/urandom | base64 > \(path)`")
-        }
-        let secret = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard secret.count >= 16, !secret.contains("\""), !secret.contains("\\"), !secret.contains("\n") else {
-            throw ConfigurationError(key: key, "\(path) must hold one line of at least 16 characters without quotes or backslashes")
-        }
-        return secret
     }
 
     /// Loads the settings or ends the process with a message naming the bad key (exit 78, EX_CONFIG).
@@ -49,25 +35,6 @@ public enum ConfigurationLoader {
         if let data = FileManager.default.contents(atPath: path) { return Array(data) }
         if required { throw ConfigurationError(key: path, "cannot read the settings file") }
         return Array("{}".utf8)
-    }
-
-    /// Creates the signed-URL secret file (32 random bytes, base64, mode 0600) unless it exists.
-    /// Returns false when it already existed.
-    public static func createSecretIfMissing(_ settings: Settings) throws -> Bool {
-        let path = settings.signedURLSecretFile
-        guard !FileManager.default.fileExists(atPath: path) else { return false }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-        }
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let secret = Data(bytes).base64EncodedString() + "\n"
-        guard FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw ConfigurationError(key: "SignedUrls.SecretFile", "cannot create \(path)")
-        }
-        return true
     }
 
     /// Opens the database; its schema must be this build's (`SchemaVersionError` otherwise).

@@ -1,19 +1,17 @@
-import Storage
-
 /// One output line assembled from ranges of a stored resource and a few literal bytes, so a
 /// big resource can be written out with changes without ever being in memory whole.
-struct LinePieces {
+struct LinePieces<Source: GroupBytes> {
     private enum Piece {
         case literal([UInt8])
         case stored(Range<Int>)
     }
 
-    private let source: ResourceBlob
+    private let source: Source
     private var pieces: [Piece] = []
     /// The line's length in bytes.
     private(set) var count = 0
 
-    init(_ source: ResourceBlob) {
+    init(_ source: Source) {
         self.source = source
     }
 

@@ -1,0 +1,13 @@
+/// The resource types of the ATR export, listed once. `all` is also the fixed order of the
+/// manifest's output files.
+public enum ATRTypes {
+    /// What every `$davinci-data-export` contains (the ATR IG's SHALL).
+    public static let required = ["Group", "Patient", "Coverage"]
+    /// Exported only when reached by following references from exported resources.
+    public static let referenced = ["Practitioner", "PractitionerRole", "Organization", "Location"]
+    public static let all = required + ["RelatedPerson"] + referenced
+    /// `$davinci-data-export` also reads Consents (opt-outs), so its token must read these.
+    public static let readByEveryExport = required + ["Consent"]
+    /// Served through the REST API and announced in the CapabilityStatement.
+    public static let served = all + ["Consent"]
+}

@@ -1,0 +1,241 @@
+import ExportDomain
+import XCTest
+@testable import ExportEngine
+
+/// The streaming export, driven through in-memory fakes: every export rule of the README's
+/// "Export" decisions, as the scheduler runs it.
+final class ExportBuilderTests: XCTestCase {
+    static let now = FHIRInstant.parseInstant("2026-11-26T12:00:00Z")!
+    static let old = "2026-01-01T00:00:00.000Z"
+    static let recent = "2026-11-20T00:00:00.000Z"
+    static let atrProfile = #"{"profile":["http://hl7.org/fhir/us/davinci-atr/StructureDefinition/atr-group"],"lastUpdated":"2026-11-20T00:00:00.000Z"}"#
+
+    static func meta(_ lastUpdated: String = old) -> String { #"{"versionId":"1","lastUpdated":"\#(lastUpdated)"}"# }
+
+    static func patient(_ id: String, _ lastUpdated: String = old) -> String {
+        #"{"resourceType":"Patient","id":"\#(id)","meta":\#(meta(lastUpdated)),"active":true}"#
+    }
+
+    static func member(_ id: String, extra: String = "") -> String {
+        #"{"entity":{"reference":"Patient/\#(id)"}\#(extra)}"#
+    }
+
+    static let attributedToRole = #","extension":[{"url":"http://hl7.org/fhir/us/davinci-atr/StructureDefinition/ext-attributedProvider","valueReference":{"reference":"PractitionerRole/role"}}]"#
+
+    /// Three members (p3 opted out), a Coverage with Money, a RelatedPerson, and a provider
+    /// directory two references deep behind p1's attributed PractitionerRole.
+    static let world: [String] = [
+        #"{"resourceType":"Group","id":"atr","meta":\#(atrProfile),"type":"person","actual":true,"member":[\#(member("p1", extra: attributedToRole)),\#(member("p2")),\#(member("p3"))]}"#,
+        patient("p1"), patient("p2", recent), patient("p3"),
+        #"{"resourceType":"Coverage","id":"cov1","meta":\#(meta()),"status":"active","beneficiary":{"reference":"Patient/p1"},"payor":[{"reference":"Organization/payer"}],"costToBeneficiary":[{"valueMoney":{"value":20,"currency":"USD"}}]}"#,
+        #"{"resourceType":"Coverage","id":"cov2","meta":\#(meta(recent)),"status":"active","beneficiary":{"reference":"Patient/p2"},"payor":[{"reference":"Organization/payer"}]}"#,
+        #"{"resourceType":"Coverage","id":"cov3","meta":\#(meta()),"status":"active","beneficiary":{"reference":"Patient/p3"},"payor":[{"reference":"Organization/payer"}]}"#,
+        #"{"resourceType":"RelatedPerson","id":"r1","meta":\#(meta()),"patient":{"reference":"Patient/p1"}}"#,
+        #"{"resourceType":"Consent","id":"optout3","meta":\#(meta()),"status":"active","patient":{"reference":"Patient/p3"},"dateTime":"2026-01-02T00:00:00Z","provision":{"type":"deny"}}"#,
+        #"{"resourceType":"Organization","id":"payer","meta":\#(meta()),"name":"Payer"}"#,
+        #"{"resourceType":"PractitionerRole","id":"role","meta":\#(meta()),"practitioner":{"reference":"Practitioner/doc"},"organization":{"reference":"Organization/clinic"}}"#,
+        #"{"resourceType":"Practitioner","id":"doc","meta":\#(meta())}"#,
+        #"{"resourceType":"Organization","id":"clinic","meta":\#(meta())}"#,
+    ]
+
+    struct Result {
+        let files: InMemoryFiles
+        let manifest: [ExportManifest.File]
+        let errors: [JSONValue]
+
+        func ids(_ type: String) -> [String] {
+            manifest.filter { $0.type == type }.flatMap { files.lines($0.name) }.map { line in
+                (try? JSONParser.parse(Array(line.utf8)))?["id"]?.stringValue ?? "?"
+            }
+        }
+
+        func resources(_ type: String) -> [JSONValue] {
+            manifest.filter { $0.type == type }.flatMap { files.lines($0.name) }.compactMap { try? JSONParser.parse(Array($0.utf8)) }
+        }
+
+        func lines(_ type: String) -> [String] { manifest.filter { $0.type == type }.flatMap { files.lines($0.name) } }
+    }
+
+    private func export(_ world: [String] = world, unreadable: [String: String] = [:], group: String = "atr", types: [String] = ATRTypes.all,
+                        configure: (inout Settings) -> Void = { _ in }, request adjust: (inout ExportRequest) -> Void = { _ in },
+                        checkpoint: @escaping (String) throws -> Void = { _ in }) throws -> Result {
+        var settings = try SettingsBuilder.build(layers: [], environment: ["ATR_PublicBaseUrl": InMemorySnapshot.baseURL])
+        configure(&settings)
+        var request = ExportRequest(groupId: group, types: types, typesRequested: true)
+        adjust(&request)
+        let files = InMemoryFiles()
+        let output = NDJSONOutput(files: files, maxFileSize: settings.bulkDataExport.maxFileSize)
+        let builder = ExportBuilder(settings: settings, snapshot: try InMemorySnapshot(world, unreadableGroups: unreadable), request: request, now: Self.now,
+                                    output: output, redactor: settings.atrRedactor(), checkpoint: checkpoint)
+        let errors = try builder.build()
+        return Result(files: files, manifest: try output.finish(typeOrder: ATRTypes.all), errors: errors)
+    }
+
+    private func memberReferences(_ group: JSONValue?) -> [String] {
+        (group?["member"]?.arrayValue ?? []).compactMap { $0["entity"]?["reference"]?.stringValue }
+    }
+
+    private func isSubsetted(_ resource: JSONValue?) -> Bool {
+        (resource?["meta"]?["tag"]?.arrayValue ?? []).contains { $0["code"]?.stringValue == "SUBSETTED" }
+    }
+
+    // MARK: Members and opt-outs
+
+    func testAnATRListExportsEveryMemberExceptTheOptedOutOneWhoAlsoLeavesTheGroup() throws {
+        let result = try export()
+        XCTAssertEqual(result.manifest.map(\.name), ["contentGroup.ndjson", "contentPatient.ndjson", "contentCoverage.ndjson",
+                                                     "contentRelatedPerson.ndjson", "contentPractitioner.ndjson",
+                                                     "contentPractitionerRole.ndjson", "contentOrganization.ndjson"])
+        XCTAssertEqual(result.ids("Patient"), ["p1", "p2"])
+        XCTAssertEqual(result.ids("Coverage"), ["cov1", "cov2"])
+        XCTAssertEqual(result.ids("RelatedPerson"), ["r1"])
+        let group = result.resources("Group").first
+        XCTAssertEqual(memberReferences(group), ["Patient/p1", "Patient/p2"])
+        XCTAssertTrue(isSubsetted(group))
+        XCTAssertEqual(result.errors, [])
+        XCTAssertEqual(result.manifest.map(\.count), [1, 2, 2, 1, 1, 1, 2])
+    }
+
+    func testWithoutOptOutsTheGroupIsWrittenExactlyAsStored() throws {
+        let world = Self.world.filter { !$0.contains(#""id":"optout3""#) }
+        let result = try export(world)
+        XCTAssertEqual(result.lines("Group"), [world[0]])
+        XCTAssertEqual(result.ids("Patient"), ["p1", "p2", "p3"])
+    }
+
+    func testAnOrdinaryGroupExportsOnlyActiveMembersWhosePeriodCoversNow() throws {
+        let group = #"{"resourceType":"Group","id":"plain","meta":\#(Self.meta()),"type":"person","actual":true,"member":[\#(Self.member("p1", extra: #","period":{"start":"2026-01-01","end":"2027-01-01"}"#)),\#(Self.member("p2", extra: #","inactive":true"#)),\#(Self.member("p3x", extra: #","period":{"end":"2026-06-01"}"#))]}"#
+        let result = try export(Self.world + [group, Self.patient("p3x")], group: "plain")
+        XCTAssertEqual(result.ids("Patient"), ["p1"])
+        // Members that do not count stay in the exported Group; only opt-outs are removed.
+        XCTAssertEqual(result.lines("Group"), [group])
+    }
+
+    func testAMemberListedTwiceIsExportedOnce() throws {
+        var world = Self.world
+        world[0] = world[0].replacingOccurrences(of: #"\#(Self.member("p2"))"#, with: #"\#(Self.member("p2")),\#(Self.member("p2"))"#)
+        XCTAssertEqual(try export(world).ids("Patient"), ["p1", "p2"])
+    }
+
+    func testARepeatedMemberContributesTheCoverageReferencesOfEachEntry() throws {
+        func coverageExtension(_ id: String) -> String {
+            #","extension":[{"url":"http://hl7.org/fhir/us/davinci-atr/StructureDefinition/ext-coverageReference","valueReference":{"reference":"Coverage/\#(id)"}}]"#
+        }
+        let group = #"{"resourceType":"Group","id":"twice","meta":\#(Self.atrProfile),"member":[\#(Self.member("p9", extra: coverageExtension("x1"))),\#(Self.member("p9", extra: coverageExtension("x2")))]}"#
+        func coverage(_ id: String) -> String {
+            #"{"resourceType":"Coverage","id":"\#(id)","meta":\#(Self.meta()),"status":"active","beneficiary":{"reference":"Patient/other"},"payor":[{"reference":"Organization/payer"}]}"#
+        }
+        let result = try export(Self.world + [group, Self.patient("p9"), coverage("x1"), coverage("x2")], group: "twice", types: ATRTypes.required)
+        XCTAssertEqual(result.ids("Patient"), ["p9"])
+        XCTAssertEqual(result.ids("Coverage"), ["x1", "x2"])
+    }
+
+    // MARK: References
+
+    func testReferencedResourcesAreFollowedToTheConfiguredDepthEachOnce() throws {
+        let deep = try export()
+        XCTAssertEqual(deep.ids("PractitionerRole"), ["role"])
+        XCTAssertEqual(deep.ids("Practitioner"), ["doc"])
+        XCTAssertEqual(deep.ids("Organization"), ["payer", "clinic"], "in the order they are reached")
+
+        let shallow = try export(configure: { $0.bulkDataExport.additionalResourcesMaxRecursionDepth = 1 })
+        XCTAssertEqual(shallow.ids("PractitionerRole"), ["role"])
+        XCTAssertEqual(shallow.ids("Practitioner"), [])
+        XCTAssertEqual(shallow.ids("Organization"), ["payer"])
+    }
+
+    func testOnlyRequestedTypesAreWrittenAndFollowed() throws {
+        let result = try export(types: ATRTypes.required)
+        XCTAssertEqual(result.manifest.map(\.type), ["Group", "Patient", "Coverage"])
+    }
+
+    // MARK: Parameters
+
+    func testSinceFiltersMemberResourcesButNotTheReferencedOnes() throws {
+        let result = try export(request: { $0.since = FHIRInstant.parseInstant("2026-11-01T00:00:00Z") })
+        XCTAssertEqual(result.ids("Patient"), ["p2"])
+        XCTAssertEqual(result.ids("Coverage"), ["cov2"])
+        XCTAssertEqual(result.ids("RelatedPerson"), [])
+        XCTAssertEqual(result.ids("Group"), ["atr"])
+        XCTAssertEqual(result.ids("Organization"), ["payer", "clinic"], "referenced resources regardless of lastUpdated")
+    }
+
+    func testUntilFiltersTheOtherWay() throws {
+        let result = try export(request: { $0.until = FHIRInstant.parseInstant("2026-06-01T00:00:00Z") })
+        XCTAssertEqual(result.ids("Patient"), ["p1"])
+        XCTAssertEqual(result.ids("Group"), [], "the Group was last updated after _until")
+    }
+
+    func testPatientExportsOnlyThoseMembersAndReportsEveryOtherReferenceWithoutSayingWhy() throws {
+        let result = try export(request: { $0.patients = ["Patient/p2", "Patient/p3", "Patient/nobody", "Organization/payer"] })
+        XCTAssertEqual(result.ids("Patient"), ["p2"])
+        XCTAssertEqual(result.ids("Coverage"), ["cov2"])
+        XCTAssertEqual(memberReferences(result.resources("Group").first), ["Patient/p1", "Patient/p2"],
+                       "the Group still lists every member that is not opted out")
+        XCTAssertEqual(result.errors.map { $0["issue"]?[0]?["diagnostics"]?.stringValue }, [
+            "patient 'Organization/payer' is not a reference to a Patient on this server",
+            "Patient/nobody is not an exported member of Group/atr",
+            "Patient/p3 is not an exported member of Group/atr",
+        ])
+        XCTAssertEqual(Set(result.errors.map { $0["issue"]?[0]?["severity"]?.stringValue }), ["information"])
+    }
+
+    func testElementsKeepsTheListedAndTheBaseElementsAndTagsSubsetted() throws {
+        let result = try export(types: ATRTypes.required,
+                                request: { $0.elements = [ElementSelector(type: "Patient", element: "gender")] })
+        let patient = try XCTUnwrap(result.resources("Patient").first?.objectValue)
+        XCTAssertEqual(patient.keys, ["resourceType", "id", "meta"])
+        XCTAssertTrue(isSubsetted(.object(patient)))
+        XCTAssertEqual(result.lines("Coverage").last, Self.world[5], "other types are untouched")
+    }
+
+    // MARK: Redaction
+
+    func testRedactionRemovesMoneyAndLeavesOtherResourcesByteForByte() throws {
+        let result = try export(types: ATRTypes.required)
+        let coverages = result.resources("Coverage")
+        XCTAssertNil(coverages[0]["costToBeneficiary"])
+        XCTAssertTrue(isSubsetted(coverages[0]))
+        XCTAssertEqual(result.lines("Coverage")[1], Self.world[5])
+        XCTAssertEqual(result.lines("Patient"), [Self.world[1], Self.world[2]])
+    }
+
+    // MARK: Files and batches
+
+    func testFilesAreSplitPastTheMaximumSizeWithCountsPerFile() throws {
+        let files = InMemoryFiles()
+        let output = NDJSONOutput(files: files, maxFileSize: 100)
+        let line = Array(repeating: UInt8(ascii: "x"), count: 40)
+        for _ in 0..<5 { try output.write(type: "Patient", line: line) }
+        try output.write(type: "Group", line: line)
+        let manifest = try output.finish(typeOrder: ATRTypes.all)
+        XCTAssertEqual(manifest.map(\.name), ["contentGroup.ndjson", "contentPatient.ndjson", "contentPatient-2.ndjson", "contentPatient-3.ndjson"])
+        XCTAssertEqual(manifest.map(\.count), [1, 2, 2, 1])
+        XCTAssertEqual(files.lines("contentPatient-3.ndjson"), [String(repeating: "x", count: 40)])
+        XCTAssertTrue(files.files.allSatisfy(\.file.closed))
+    }
+
+    func testTheCheckpointRunsEveryBatchAndCanStopTheExport() throws {
+        var calls: [String] = []
+        XCTAssertThrowsError(try export(configure: { $0.bulkDataExport.batchSize = 2 }, checkpoint: { progress in
+            calls.append(progress)
+            if calls.count == 3 { throw ExportAbandoned() }
+        })) { error in
+            XCTAssertTrue(error is ExportAbandoned)
+        }
+        XCTAssertEqual(calls, ["exporting: 0 of 3 members, 0 resources written", "exporting: 1 of 3 members, 2 resources written",
+                               "exporting: 1 of 3 members, 4 resources written"])
+    }
+
+    // MARK: Failures
+
+    func testAMissingOrMalformedGroupEndsTheExportWithItsReason() throws {
+        XCTAssertThrowsError(try export(group: "gone")) { error in
+            XCTAssertEqual((error as? ExportFailure)?.reason, .groupGone(group: "Group/gone"))
+        }
+        let broken = #"{"resourceType":"Group","id":"broken","meta":\#(Self.meta()),"member":[{"entity":{"reference":"Patient/p1"}},"#
+        XCTAssertThrowsError(try export(unreadable: ["broken": broken], group: "broken")) { error in
+            XCTAssertEqual((error as? ExportFailure)?.reason, .groupMalformed(group: "Group/broken"))
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import ExportDomain
+import ExportEngine
+
+/// An export snapshot in memory: resources by key, their references indexed by the same rules
+/// the database uses on every write (`ReferenceIndexing`), and the "already exported" set.
+final class InMemorySnapshot: ExportSource {
+    static let baseURL = "https://atr.example.org/fhir"
+
+    private var resources: [ResourceKey: (lastUpdated: String, json: [UInt8])] = [:]
+    private var references: [(source: ResourceKey, reference: IndexedReference)] = []
+    private var exported = Set<ResourceKey>()
+    /// How many times the engine asked for each key (to check it reads members one at a time).
+    private(set) var reads: [ResourceKey: Int] = [:]
+
+    /// Each JSON text must carry `resourceType`, `id` and `meta.lastUpdated`. `unreadableGroups`
+    /// are stored as given (id → bytes), as a damaged row would be.
+    init(_ texts: [String], unreadableGroups: [String: String] = [:]) throws {
+        for (id, text) in unreadableGroups {
+            resources[ResourceKey(type: "Group", id: id)] = (ExportBuilderTests.old, Array(text.utf8))
+        }
+        for text in texts {
+            guard case .object(let resource) = try JSONParser.parse(Array(text.utf8)),
+                  let type = resource["resourceType"]?.stringValue, let id = resource["id"]?.stringValue,
+                  let lastUpdated = resource["meta"]?["lastUpdated"]?.stringValue else {
+                fatalError("fixture needs resourceType, id and meta.lastUpdated: \(text)")
+            }
+            let key = ResourceKey(type: type, id: id)
+            resources[key] = (lastUpdated, Array(text.utf8))
+            for reference in ReferenceIndexing.references(in: resource, baseURL: Self.baseURL) {
+                references.append((key, reference))
+            }
+        }
+    }
+
+    func group(_ key: ResourceKey) throws -> InMemoryGroup? {
+        guard key.type == "Group", let stored = resources[key] else { return nil }
+        return InMemoryGroup(bytes: stored.json, lastUpdated: stored.lastUpdated)
+    }
+
+    func currentResource(_ key: ResourceKey) throws -> (lastUpdated: String, json: [UInt8])? {
+        reads[key, default: 0] += 1
+        return resources[key]
+    }
+
+    func referencing(_ target: ResourceKey, _ link: MemberLink) throws -> [ResourceKey] {
+        let sources = references.filter {
+            $0.reference.target == target && $0.source.type == link.type && link.paths.contains($0.reference.path)
+        }.map(\.source)
+        return Array(Set(sources)).sorted { $0.id < $1.id }
+    }
+
+    func markExported(_ key: ResourceKey) throws -> Bool {
+        exported.insert(key).inserted
+    }
+}
+
+/// A Group's bytes handed out in small pieces, so copying across window edges is exercised.
+final class InMemoryGroup: GroupBytes {
+    let stored: [UInt8]
+    let lastUpdated: String
+    var readFailure: Error?
+
+    init(bytes: [UInt8], lastUpdated: String) {
+        stored = bytes
+        self.lastUpdated = lastUpdated
+    }
+
+    var count: Int { stored.count }
+    func byte(at index: Int) -> UInt8 { stored[index] }
+    func bytes(_ range: Range<Int>) -> [UInt8] { Array(stored[range]) }
+
+    func forEachPiece(of range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let end = min(start + 7, range.upperBound)
+            try stored[start..<end].withUnsafeBytes(body)
+            start = end
+        }
+    }
+}
+
+/// Export files in memory, by name.
+final class InMemoryFiles: ExportFiles {
+    final class File: ExportFile {
+        private(set) var bytes: [UInt8] = []
+        private(set) var closed = false
+        var size: Int { bytes.count }
+
+        func append(_ bytes: UnsafeRawBufferPointer) throws {
+            precondition(!closed, "append after close")
+            self.bytes.append(contentsOf: bytes)
+        }
+
+        func close() throws { closed = true }
+    }
+
+    private(set) var files: [(name: String, file: File)] = []
+
+    func create(_ name: String) throws -> File {
+        precondition(!files.contains { $0.name == name }, "\(name) created twice")
+        let file = File()
+        files.append((name, file))
+        return file
+    }
+
+    /// The lines of a file as text.
+    func lines(_ name: String) -> [String] {
+        guard let file = files.first(where: { $0.name == name })?.file else { return [] }
+        let text = String(decoding: file.bytes, as: UTF8.self)
+        precondition(text.hasSuffix("\n"), "\(name) does not end with a newline")
+        return text.dropLast().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    }
+}
