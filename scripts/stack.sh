@@ -155,7 +155,10 @@ start() {
 
     local user_directive=""
     [ "$(id -u)" -eq 0 ] && user_directive="user $(id -un) $(id -gn);"
-    "$bin/atrctl" nginx-config --template deploy/nginx/dev.conf.template --output "$state/nginx/nginx.conf" \
+    # Rendered the way an operator renders them for production (README, Deployment).
+    (umask 077 && "$bin/atrctl" nginx-config --template deploy/nginx/secure-link-secret.conf.template \
+        --output "$state/nginx/secure-link-secret.conf")
+    "$bin/atrctl" nginx-config --site dev --template deploy/nginx/dev.conf.template --output "$state/nginx/nginx.conf" \
         --set "state_dir=$state" --set "user_directive=$user_directive"
     nginx -t -q "${nginx_args[@]}"
 

@@ -3,7 +3,9 @@
 These tests need no running stack, only the repository (ATR_ROOT), the built binaries
 (ATR_BIN) and the tools: `systemd-analyze verify` checks the units, `systemd-sysusers` and
 `systemd-tmpfiles` (in a throwaway --root) check the user and directory files, and `nginx -t`
-checks the site config wrapped in a minimal nginx.conf. A missing tool skips its test.
+checks the production site — rendered by `atrctl nginx-config --site production` from
+deploy/nginx/atr-export.site.template with deploy/appsettings.production.json, as an operator
+renders it — wrapped in a minimal nginx.conf. A missing tool skips its test.
 
 Facts checked on Debian 12 (systemd 252, nginx 1.22.1), also in a container without systemd
 as PID 1:
@@ -36,6 +38,8 @@ UNITS = [
     "atr-scheduler.timer",
 ]
 SYSUSERS = "atr-export.sysusers.conf"
+SITE_TEMPLATE = "deploy/nginx/atr-export.site.template"
+PRODUCTION_SETTINGS = "deploy/appsettings.production.json"
 TMPFILES = "atr-export.tmpfiles.conf"
 PRODUCTION_BIN = "/usr/local/bin/"
 
@@ -70,6 +74,32 @@ def systemd_analyze() -> str:
     if tool is None:
         pytest.skip("systemd-analyze is not installed; cannot verify the systemd units")
     return tool
+
+
+def production_env(tmp_path: Path) -> dict:
+    """atrctl's environment on a production host: the production settings file (the units'
+    ATR_CONFIG), no dev overlay. The signed-URL secret lives under /var/lib/atr-export there;
+    here it is a throwaway file."""
+    secret = tmp_path / "url-signing.key"
+    if not secret.exists():
+        secret.write_text("test-secret-0123456789\n")
+    env = {key: value for key, value in os.environ.items() if key != "ATR_INSTANCE_SETTINGS"}
+    env["ATR_CONFIG"] = PRODUCTION_SETTINGS
+    env["ATR_SignedUrls__SecretFile"] = str(secret)
+    return env
+
+
+def atrctl_render(repo_root: str, env: dict, output: Path, *arguments: str) -> str:
+    atrctl = os.path.join(os.path.abspath(require_env("ATR_BIN")), "atrctl")
+    result = subprocess.run([atrctl, "nginx-config", *arguments, "--output", str(output)],
+                            cwd=repo_root, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"atrctl nginx-config {' '.join(arguments)}:\n{result.stdout}{result.stderr}"
+    return output.read_text()
+
+
+def render_production_site(repo_root: str, tmp_path: Path, *extra: str) -> str:
+    return atrctl_render(repo_root, production_env(tmp_path), tmp_path / "atr-export.site.conf",
+                         "--site", "production", "--template", SITE_TEMPLATE, *extra)
 
 
 def copy_units_for_test(systemd_dir: Path, target: Path) -> list[Path]:
@@ -132,12 +162,12 @@ def test_systemd_verify_catches_a_misspelt_key(systemd_dir, systemd_analyze, tmp
         f"verify did not report the misspelt key (exit {code}):\n" + "\n".join(lines))
 
 
-def test_systemd_units_agree_with_each_other_and_nginx(systemd_dir, repo_root):
-    """The socket path nginx uses is the one systemd listens on; the scheduler timer runs the
-    --once service; the fcgi service gets the socket on fd 0 (no --socket)."""
+def test_systemd_units_agree_with_each_other_and_nginx(systemd_dir, repo_root, tmp_path):
+    """The socket path the production site uses is the one systemd listens on; the scheduler
+    timer runs the --once service; the fcgi service gets the socket on fd 0 (no --socket)."""
     socket_unit = (systemd_dir / "atr-fcgi.socket").read_text()
     listen = re.search(r"^ListenStream=(\S+)$", socket_unit, re.MULTILINE).group(1)
-    site = (Path(repo_root) / "deploy" / "nginx" / "atr-export.conf").read_text()
+    site = render_production_site(repo_root, tmp_path)
     passes = re.findall(r"fastcgi_pass\s+unix:([^;\s]+);", site)
     assert passes and all(path == listen for path in passes), (listen, passes)
     assert re.search(r"^Accept=no$", socket_unit, re.MULTILINE)
@@ -252,16 +282,30 @@ def test_nginx_site_config_passes_nginx_t(repo_root, tmp_path):
         check=True, capture_output=True, timeout=60,
     )
 
-    site = (nginx_dir / "atr-export.conf").read_text()
-    assert "/etc/atr-export/nginx/" in site
+    # The operator's commands (README, Deployment): the site with the host's certificate, and
+    # the secret snippet next to the other snippets.
+    site = render_production_site(repo_root, tmp_path, "--set", f"ssl_certificate={cert}",
+                                  "--set", f"ssl_certificate_key={key}")
+    for line in ("server_name atr.example.org;", "listen 80;", "listen [::]:80;",
+                 "return 301 https://$host$request_uri;",
+                 "listen 443 ssl http2;", "listen [::]:443 ssl http2;",
+                 f"ssl_certificate {cert};", f"ssl_certificate_key {key};",
+                 "client_max_body_size 104857600;",
+                 'add_header Strict-Transport-Security "max-age=63072000" always;',
+                 "include /etc/atr-export/nginx/security-headers.conf;",
+                 "include /etc/atr-export/nginx/secure-link-secret.conf;",
+                 "location /fhir/ {", "location = /fhir {",
+                 "fastcgi_pass unix:/run/atr-export/atr-fcgi.sock;",
+                 "auth_request /_auth/files;", "alias /var/lib/atr-export/tasks/;"):
+        assert re.search(rf"(?m)^\s*{re.escape(line)}$", site), f"not in the rendered site: {line}\n{site}"
+    assert "{{" not in site and "test-secret" not in site, site
+
     snippets = tmp_path / "snippets"
     shutil.copytree(nginx_dir, snippets)
-    template = (nginx_dir / "secure-link-secret.conf.template").read_text()
-    (snippets / "secure-link-secret.conf").write_text(template.replace("{{signed_url_secret}}", "test-secret-0123456789"))
+    secret_conf = atrctl_render(repo_root, production_env(tmp_path), snippets / "secure-link-secret.conf",
+                                "--template", str(nginx_dir / "secure-link-secret.conf.template"))
+    assert 'set $atr_link_secret "test-secret-0123456789";' in secret_conf, secret_conf
     site = site.replace("/etc/atr-export/nginx/", f"{snippets}/")
-    site, certs = re.subn(r"(?m)^(\s*ssl_certificate)\s+[^;]+;", rf"\1 {cert};", site)
-    site, keys = re.subn(r"(?m)^(\s*ssl_certificate_key)\s+[^;]+;", rf"\1 {key};", site)
-    assert certs >= 1 and keys >= 1, "no ssl_certificate/ssl_certificate_key lines to rewrite"
     site = rewrite_listen_addresses(site)
     # Every other absolute file path must be one nginx -t can read, i.e. not /etc/... any more;
     # the FastCGI socket path stays as it is (nginx -t does not connect).
@@ -294,3 +338,19 @@ http {{
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"nginx -t failed:\n{output}"
     assert "test is successful" in output, output
+
+
+def test_dev_and_production_sites_are_the_same_template(repo_root, tmp_path):
+    """The suite's own stack runs on the dev rendering (scripts/stack.sh); its locations and
+    their directives are the production site's, only paths and listen addresses differ."""
+    production = render_production_site(repo_root, tmp_path)
+    dev = (Path(require_env("ATR_STATE_DIR")) / "nginx" / "nginx.conf").read_text()
+
+    def locations(text: str) -> list[str]:
+        body = text[text.index("location "):text.rindex("Not found; the FHIR base is")]
+        return [line.strip() for line in body.splitlines()
+                if line.strip() and not line.strip().startswith("#")
+                and not re.match(r"\s*(include|fastcgi_pass|alias)\s", line)]
+
+    assert locations(dev) == locations(production)
+    assert "listen 127.0.0.1:" in dev and "listen [::]" not in dev and "listen 80;" not in dev
