@@ -5,7 +5,8 @@ These tests need no running stack, only the repository (ATR_ROOT), the built bin
 `systemd-tmpfiles` (in a throwaway --root) check the user and directory files, and `nginx -t`
 checks the production site — rendered by `atrctl nginx-config --site production` from
 deploy/nginx/atr-export.site.template with deploy/appsettings.production.json, as an operator
-renders it — wrapped in a minimal nginx.conf. A missing tool skips its test.
+renders it — wrapped in a minimal nginx.conf. A missing tool fails its test:
+`scripts/install-deps.sh --test` (run by scripts/e2e.sh) installs them.
 
 Facts checked on Debian 12 (systemd 252, nginx 1.22.1), also in a container without systemd
 as PID 1:
@@ -48,7 +49,17 @@ PROBLEM_WORDS = re.compile(r"unknown|error|fail|ignor|invalid|not executable|dep
                            re.IGNORECASE)
 
 
-def find_tool(name: str) -> str | None:
+# The Debian package that brings each tool; scripts/install-deps.sh --test installs them.
+TOOL_PACKAGES = {
+    "systemd-analyze": "systemd",
+    "systemd-sysusers": "systemd",
+    "systemd-tmpfiles": "systemd",
+    "nginx": "nginx",
+    "openssl": "openssl",
+}
+
+
+def find_tool(name: str) -> str:
     """PATH first, then the sbin directories a non-root PATH often lacks (nginx is in /usr/sbin)."""
     found = shutil.which(name)
     if found:
@@ -57,7 +68,19 @@ def find_tool(name: str) -> str | None:
         candidate = os.path.join(directory, name)
         if os.access(candidate, os.X_OK):
             return candidate
-    return None
+    pytest.fail(f"{name} is not installed (Debian package {TOOL_PACKAGES[name]}; "
+                "scripts/install-deps.sh --test installs it)", pytrace=False)
+
+
+def as_root() -> list[str]:
+    """systemd-tmpfiles can chown to atr-export/www-data only as root: the command prefix
+    that runs a tool as root, sudo when not root already."""
+    if os.geteuid() == 0:
+        return []
+    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+        return ["sudo", "-n"]
+    pytest.fail("checking atr-export.tmpfiles.conf needs root: run the tests as root or with "
+                "password-less sudo", pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +93,7 @@ def systemd_dir(repo_root) -> Path:
 
 @pytest.fixture(scope="module")
 def systemd_analyze() -> str:
-    tool = find_tool("systemd-analyze")
-    if tool is None:
-        pytest.skip("systemd-analyze is not installed; cannot verify the systemd units")
-    return tool
+    return find_tool("systemd-analyze")
 
 
 def production_env(tmp_path: Path) -> dict:
@@ -188,19 +208,17 @@ def test_sysusers_and_tmpfiles_create_the_directories(systemd_dir, tmp_path):
     """systemd-sysusers and systemd-tmpfiles, run against a throwaway --root, accept the files
     and create the directories with the owners and modes nginx needs."""
     sysusers, tmpfiles = find_tool("systemd-sysusers"), find_tool("systemd-tmpfiles")
-    if sysusers is None or tmpfiles is None:
-        pytest.skip("systemd-sysusers/systemd-tmpfiles are not installed")
-    if os.geteuid() != 0:
-        pytest.skip("systemd-tmpfiles can only chown to atr-export/www-data as root")
+    sudo = as_root()
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)
     for name in ("passwd", "group"):
         shutil.copy(f"/etc/{name}", root / "etc" / name)
     group_lines = (root / "etc" / "group").read_text().splitlines()
-    if not any(line.startswith("www-data:") for line in group_lines):
-        pytest.skip("no www-data group on this machine (it comes with Debian's nginx package)")
+    assert any(line.startswith("www-data:") for line in group_lines), (
+        "no www-data group in /etc/group: Debian's base-passwd package defines it "
+        "(`update-passwd` restores it); nginx runs as www-data and the tmpfiles rules name it")
 
-    result = subprocess.run([sysusers, f"--root={root}", str(systemd_dir / SYSUSERS)],
+    result = subprocess.run(sudo + [sysusers, f"--root={root}", str(systemd_dir / SYSUSERS)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     passwd = {line.split(":")[0]: line.split(":") for line in (root / "etc/passwd").read_text().splitlines()}
@@ -209,7 +227,7 @@ def test_sysusers_and_tmpfiles_create_the_directories(systemd_dir, tmp_path):
     assert passwd["atr-export"][5] == "/var/lib/atr-export"
     uid, gid, www_gid = int(passwd["atr-export"][2]), int(groups["atr-export"][2]), int(groups["www-data"][2])
 
-    result = subprocess.run([tmpfiles, f"--root={root}", "--create", str(systemd_dir / TMPFILES)],
+    result = subprocess.run(sudo + [tmpfiles, f"--root={root}", "--create", str(systemd_dir / TMPFILES)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     expected = {
@@ -267,11 +285,7 @@ def rewrite_listen_addresses(site: str) -> str:
 
 def test_nginx_site_config_passes_nginx_t(repo_root, tmp_path):
     nginx = find_tool("nginx")
-    if nginx is None:
-        pytest.skip("nginx is not installed")
     openssl = find_tool("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed; cannot make a throwaway certificate")
     nginx_dir = Path(repo_root) / "deploy" / "nginx"
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
