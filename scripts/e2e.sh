@@ -22,6 +22,7 @@ cat > "$ATR_INSTANCE_SETTINGS" <<JSON
   "SmartAuthorizationOptions": { "SigningKeyFile": "$STATE_DIR/secrets/token-signing-key.pem" }
 }
 JSON
+scripts/install-deps.sh --test
 scripts/python-env.sh
 trap 'scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
 scripts/stack.sh start

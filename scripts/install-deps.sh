@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, only when one is missing.
+#   --test  also what the end-to-end tests use beyond running the stack (scripts/e2e.sh passes it)
 set -euo pipefail
 packages=(libfcgi-dev libsqlite3-dev nginx spawn-fcgi openssl python3-venv curl)
+if [ "${1:-}" = --test ]; then
+    # systemd: systemd-analyze, systemd-sysusers, systemd-tmpfiles (Tests/e2e/test_deploy.py);
+    # base-passwd: the www-data group the tmpfiles rules name (essential, so normally there).
+    packages+=(systemd base-passwd)
+fi
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

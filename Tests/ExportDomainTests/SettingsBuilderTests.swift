@@ -71,4 +71,34 @@ final class SettingsBuilderTests: XCTestCase {
         XCTAssertEqual(try NginxTemplate.render("listen {{listen_port}}; root {{base_path}};", values: values), "listen 8443; root /fhir;")
         XCTAssertThrowsError(try NginxTemplate.render("{{nope}}", values: values))
     }
+
+    func testNginxTemplateIncludesAndIndentsBlocks() throws {
+        let files = ["site": "server {\n    listen {{listen_port}};\n\n}\n", "loop": "{{include loop}}"]
+        let include: (String) throws -> String = { path in try XCTUnwrap(files[path]) }
+        XCTAssertEqual(try NginxTemplate.render("http {\n    {{include site}}\n}\n", values: ["listen_port": "9"], include: include),
+                       "http {\n    server {\n        listen 9;\n\n    }\n}\n")
+        XCTAssertEqual(try NginxTemplate.render("  a {{v}}", values: ["v": "x\ny"]), "  a x\ny", "indented only when the placeholder starts its line")
+        XCTAssertThrowsError(try NginxTemplate.render("{{include site}}", values: [:]), "no reader given")
+        XCTAssertThrowsError(try NginxTemplate.render("{{include loop}}", values: [:], include: include))
+    }
+
+    func testNginxSites() throws {
+        let settings = try build(#"{"PublicBaseUrl": "https://atr.example.org/fhir"}"#)
+        var values = NginxTemplate.values(for: settings, workingDirectory: "/srv/atr")
+        let production = try NginxSite.production.values(given: values)
+        XCTAssertEqual(production["listen"], "listen 443 ssl http2;\nlisten [::]:443 ssl http2;")
+        XCTAssertEqual(production["ssl_certificate"], "/etc/ssl/certs/atr.example.org.pem")
+        XCTAssertEqual(production["secure_link_secret_conf"], "/etc/atr-export/nginx/secure-link-secret.conf")
+        XCTAssertEqual(production["fastcgi_socket"], values["fastcgi_socket"])
+        XCTAssertThrowsError(try NginxSite.dev.values(given: values)) { error in
+            XCTAssertEqual((error as? NginxTemplate.MissingValue)?.name, "state_dir")
+        }
+        values["state_dir"] = "/srv/atr/var"
+        values["ssl_certificate"] = "/mine.pem"
+        let dev = try NginxSite.dev.values(given: values)
+        XCTAssertEqual(dev["listen"], "listen 127.0.0.1:443 ssl;")
+        XCTAssertEqual(dev["ssl_certificate"], "/mine.pem", "a --set value wins")
+        XCTAssertEqual(dev["ssl_certificate_key"], "/srv/atr/var/tls/server.key")
+        XCTAssertEqual(dev["nginx_snippets"], "/srv/atr/deploy/nginx")
+    }
 }

@@ -3,7 +3,10 @@
 These tests need no running stack, only the repository (ATR_ROOT), the built binaries
 (ATR_BIN) and the tools: `systemd-analyze verify` checks the units, `systemd-sysusers` and
 `systemd-tmpfiles` (in a throwaway --root) check the user and directory files, and `nginx -t`
-checks the site config wrapped in a minimal nginx.conf. A missing tool skips its test.
+checks the production site — rendered by `atrctl nginx-config --site production` from
+deploy/nginx/atr-export.site.template with deploy/appsettings.production.json, as an operator
+renders it — wrapped in a minimal nginx.conf. A missing tool fails its test:
+`scripts/install-deps.sh --test` (run by scripts/e2e.sh) installs them.
 
 Facts checked on Debian 12 (systemd 252, nginx 1.22.1), also in a container without systemd
 as PID 1:
@@ -36,6 +39,8 @@ UNITS = [
     "atr-scheduler.timer",
 ]
 SYSUSERS = "atr-export.sysusers.conf"
+SITE_TEMPLATE = "deploy/nginx/atr-export.site.template"
+PRODUCTION_SETTINGS = "deploy/appsettings.production.json"
 TMPFILES = "atr-export.tmpfiles.conf"
 PRODUCTION_BIN = "/usr/local/bin/"
 
@@ -44,7 +49,17 @@ PROBLEM_WORDS = re.compile(r"unknown|error|fail|ignor|invalid|not executable|dep
                            re.IGNORECASE)
 
 
-def find_tool(name: str) -> str | None:
+# The Debian package that brings each tool; scripts/install-deps.sh --test installs them.
+TOOL_PACKAGES = {
+    "systemd-analyze": "systemd",
+    "systemd-sysusers": "systemd",
+    "systemd-tmpfiles": "systemd",
+    "nginx": "nginx",
+    "openssl": "openssl",
+}
+
+
+def find_tool(name: str) -> str:
     """PATH first, then the sbin directories a non-root PATH often lacks (nginx is in /usr/sbin)."""
     found = shutil.which(name)
     if found:
@@ -53,7 +68,19 @@ def find_tool(name: str) -> str | None:
         candidate = os.path.join(directory, name)
         if os.access(candidate, os.X_OK):
             return candidate
-    return None
+    pytest.fail(f"{name} is not installed (Debian package {TOOL_PACKAGES[name]}; "
+                "scripts/install-deps.sh --test installs it)", pytrace=False)
+
+
+def as_root() -> list[str]:
+    """systemd-tmpfiles can chown to atr-export/www-data only as root: the command prefix
+    that runs a tool as root, sudo when not root already."""
+    if os.geteuid() == 0:
+        return []
+    if shutil.which("sudo") and subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode == 0:
+        return ["sudo", "-n"]
+    pytest.fail("checking atr-export.tmpfiles.conf needs root: run the tests as root or with "
+                "password-less sudo", pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +93,33 @@ def systemd_dir(repo_root) -> Path:
 
 @pytest.fixture(scope="module")
 def systemd_analyze() -> str:
-    tool = find_tool("systemd-analyze")
-    if tool is None:
-        pytest.skip("systemd-analyze is not installed; cannot verify the systemd units")
-    return tool
+    return find_tool("systemd-analyze")
+
+
+def production_env(tmp_path: Path) -> dict:
+    """atrctl's environment on a production host: the production settings file (the units'
+    ATR_CONFIG), no dev overlay. The signed-URL secret lives under /var/lib/atr-export there;
+    here it is a throwaway file."""
+    secret = tmp_path / "url-signing.key"
+    if not secret.exists():
+        secret.write_text("test-secret-0123456789\n")
+    env = {key: value for key, value in os.environ.items() if key != "ATR_INSTANCE_SETTINGS"}
+    env["ATR_CONFIG"] = PRODUCTION_SETTINGS
+    env["ATR_SignedUrls__SecretFile"] = str(secret)
+    return env
+
+
+def atrctl_render(repo_root: str, env: dict, output: Path, *arguments: str) -> str:
+    atrctl = os.path.join(os.path.abspath(require_env("ATR_BIN")), "atrctl")
+    result = subprocess.run([atrctl, "nginx-config", *arguments, "--output", str(output)],
+                            cwd=repo_root, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"atrctl nginx-config {' '.join(arguments)}:\n{result.stdout}{result.stderr}"
+    return output.read_text()
+
+
+def render_production_site(repo_root: str, tmp_path: Path, *extra: str) -> str:
+    return atrctl_render(repo_root, production_env(tmp_path), tmp_path / "atr-export.site.conf",
+                         "--site", "production", "--template", SITE_TEMPLATE, *extra)
 
 
 def copy_units_for_test(systemd_dir: Path, target: Path) -> list[Path]:
@@ -132,12 +182,12 @@ def test_systemd_verify_catches_a_misspelt_key(systemd_dir, systemd_analyze, tmp
         f"verify did not report the misspelt key (exit {code}):\n" + "\n".join(lines))
 
 
-def test_systemd_units_agree_with_each_other_and_nginx(systemd_dir, repo_root):
-    """The socket path nginx uses is the one systemd listens on; the scheduler timer runs the
-    --once service; the fcgi service gets the socket on fd 0 (no --socket)."""
+def test_systemd_units_agree_with_each_other_and_nginx(systemd_dir, repo_root, tmp_path):
+    """The socket path the production site uses is the one systemd listens on; the scheduler
+    timer runs the --once service; the fcgi service gets the socket on fd 0 (no --socket)."""
     socket_unit = (systemd_dir / "atr-fcgi.socket").read_text()
     listen = re.search(r"^ListenStream=(\S+)$", socket_unit, re.MULTILINE).group(1)
-    site = (Path(repo_root) / "deploy" / "nginx" / "atr-export.conf").read_text()
+    site = render_production_site(repo_root, tmp_path)
     passes = re.findall(r"fastcgi_pass\s+unix:([^;\s]+);", site)
     assert passes and all(path == listen for path in passes), (listen, passes)
     assert re.search(r"^Accept=no$", socket_unit, re.MULTILINE)
@@ -158,19 +208,17 @@ def test_sysusers_and_tmpfiles_create_the_directories(systemd_dir, tmp_path):
     """systemd-sysusers and systemd-tmpfiles, run against a throwaway --root, accept the files
     and create the directories with the owners and modes nginx needs."""
     sysusers, tmpfiles = find_tool("systemd-sysusers"), find_tool("systemd-tmpfiles")
-    if sysusers is None or tmpfiles is None:
-        pytest.skip("systemd-sysusers/systemd-tmpfiles are not installed")
-    if os.geteuid() != 0:
-        pytest.skip("systemd-tmpfiles can only chown to atr-export/www-data as root")
+    sudo = as_root()
     root = tmp_path / "root"
     (root / "etc").mkdir(parents=True)
     for name in ("passwd", "group"):
         shutil.copy(f"/etc/{name}", root / "etc" / name)
     group_lines = (root / "etc" / "group").read_text().splitlines()
-    if not any(line.startswith("www-data:") for line in group_lines):
-        pytest.skip("no www-data group on this machine (it comes with Debian's nginx package)")
+    assert any(line.startswith("www-data:") for line in group_lines), (
+        "no www-data group in /etc/group: Debian's base-passwd package defines it "
+        "(`update-passwd` restores it); nginx runs as www-data and the tmpfiles rules name it")
 
-    result = subprocess.run([sysusers, f"--root={root}", str(systemd_dir / SYSUSERS)],
+    result = subprocess.run(sudo + [sysusers, f"--root={root}", str(systemd_dir / SYSUSERS)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     passwd = {line.split(":")[0]: line.split(":") for line in (root / "etc/passwd").read_text().splitlines()}
@@ -179,7 +227,7 @@ def test_sysusers_and_tmpfiles_create_the_directories(systemd_dir, tmp_path):
     assert passwd["atr-export"][5] == "/var/lib/atr-export"
     uid, gid, www_gid = int(passwd["atr-export"][2]), int(groups["atr-export"][2]), int(groups["www-data"][2])
 
-    result = subprocess.run([tmpfiles, f"--root={root}", "--create", str(systemd_dir / TMPFILES)],
+    result = subprocess.run(sudo + [tmpfiles, f"--root={root}", "--create", str(systemd_dir / TMPFILES)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     expected = {
@@ -237,11 +285,7 @@ def rewrite_listen_addresses(site: str) -> str:
 
 def test_nginx_site_config_passes_nginx_t(repo_root, tmp_path):
     nginx = find_tool("nginx")
-    if nginx is None:
-        pytest.skip("nginx is not installed")
     openssl = find_tool("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed; cannot make a throwaway certificate")
     nginx_dir = Path(repo_root) / "deploy" / "nginx"
 
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
@@ -252,16 +296,30 @@ def test_nginx_site_config_passes_nginx_t(repo_root, tmp_path):
         check=True, capture_output=True, timeout=60,
     )
 
-    site = (nginx_dir / "atr-export.conf").read_text()
-    assert "/etc/atr-export/nginx/" in site
+    # The operator's commands (README, Deployment): the site with the host's certificate, and
+    # the secret snippet next to the other snippets.
+    site = render_production_site(repo_root, tmp_path, "--set", f"ssl_certificate={cert}",
+                                  "--set", f"ssl_certificate_key={key}")
+    for line in ("server_name atr.example.org;", "listen 80;", "listen [::]:80;",
+                 "return 301 https://$host$request_uri;",
+                 "listen 443 ssl http2;", "listen [::]:443 ssl http2;",
+                 f"ssl_certificate {cert};", f"ssl_certificate_key {key};",
+                 "client_max_body_size 104857600;",
+                 'add_header Strict-Transport-Security "max-age=63072000" always;',
+                 "include /etc/atr-export/nginx/security-headers.conf;",
+                 "include /etc/atr-export/nginx/secure-link-secret.conf;",
+                 "location /fhir/ {", "location = /fhir {",
+                 "fastcgi_pass unix:/run/atr-export/atr-fcgi.sock;",
+                 "auth_request /_auth/files;", "alias /var/lib/atr-export/tasks/;"):
+        assert re.search(rf"(?m)^\s*{re.escape(line)}$", site), f"not in the rendered site: {line}\n{site}"
+    assert "{{" not in site and "test-secret" not in site, site
+
     snippets = tmp_path / "snippets"
     shutil.copytree(nginx_dir, snippets)
-    template = (nginx_dir / "secure-link-secret.conf.template").read_text()
-    (snippets / "secure-link-secret.conf").write_text(template.replace("{{signed_url_secret}}", "test-secret-0123456789"))
+    secret_conf = atrctl_render(repo_root, production_env(tmp_path), snippets / "secure-link-secret.conf",
+                                "--template", str(nginx_dir / "secure-link-secret.conf.template"))
+    assert 'set $atr_link_secret "test-secret-0123456789";' in secret_conf, secret_conf
     site = site.replace("/etc/atr-export/nginx/", f"{snippets}/")
-    site, certs = re.subn(r"(?m)^(\s*ssl_certificate)\s+[^;]+;", rf"\1 {cert};", site)
-    site, keys = re.subn(r"(?m)^(\s*ssl_certificate_key)\s+[^;]+;", rf"\1 {key};", site)
-    assert certs >= 1 and keys >= 1, "no ssl_certificate/ssl_certificate_key lines to rewrite"
     site = rewrite_listen_addresses(site)
     # Every other absolute file path must be one nginx -t can read, i.e. not /etc/... any more;
     # the FastCGI socket path stays as it is (nginx -t does not connect).
@@ -294,3 +352,19 @@ http {{
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"nginx -t failed:\n{output}"
     assert "test is successful" in output, output
+
+
+def test_dev_and_production_sites_are_the_same_template(repo_root, tmp_path):
+    """The suite's own stack runs on the dev rendering (scripts/stack.sh); its locations and
+    their directives are the production site's, only paths and listen addresses differ."""
+    production = render_production_site(repo_root, tmp_path)
+    dev = (Path(require_env("ATR_STATE_DIR")) / "nginx" / "nginx.conf").read_text()
+
+    def locations(text: str) -> list[str]:
+        body = text[text.index("location "):text.rindex("Not found; the FHIR base is")]
+        return [line.strip() for line in body.splitlines()
+                if line.strip() and not line.strip().startswith("#")
+                and not re.match(r"\s*(include|fastcgi_pass|alias)\s", line)]
+
+    assert locations(dev) == locations(production)
+    assert "listen 127.0.0.1:" in dev and "listen [::]" not in dev and "listen 80;" not in dev
