@@ -55,7 +55,7 @@ struct ClientsCommand: ParsableCommand {
                 stored = JSONValue.object(JSONObject([("keys", .array(set.keys.map(\.json)))])).serialized()
             }
             try database.saveClient(RegisteredClient(id: id, jwks: stored, jwksURL: jwksURL, scopes: scope,
-                                                     groups: groups, createdAt: SystemClock.now().description))
+                                                     groups: groups, createdAt: SystemClock.now()))
             print("registered client \(id)")
         }
     }

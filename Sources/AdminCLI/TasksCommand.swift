@@ -34,7 +34,7 @@ struct TasksCommand: ParsableCommand {
             let database = AdminDatabase.open(ConfigurationLoader.loadOrExit(program: "atrctl"))
             guard let task = try database.task(id) else { throw ValidationFailure("no task '\(id)'") }
             print("id: \(task.id)\nstate: \(task.state.rawValue)\nclient: \(task.clientId ?? "-")\ncreated: \(task.createdAt)")
-            print("attempts: \(task.attempts)\nprogress: \(task.progress ?? "-")\ntransactionTime: \(task.transactionTime ?? "-")")
+            print("attempts: \(task.attempts)\nprogress: \(task.progress ?? "-")\ntransactionTime: \(task.transactionTime?.description ?? "-")")
             print("request: \(String(decoding: task.request, as: UTF8.self))")
             if let manifest = task.manifest { print("manifest: \(String(decoding: manifest, as: UTF8.self))") }
             if let outcome = task.outcome { print("outcome: \(String(decoding: outcome, as: UTF8.self))") }

@@ -14,8 +14,6 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     private let redactor: Redactor
 
     private let wanted: Set<String>
-    private let since: String?
-    private let until: String?
     private var written = 0
     private var membersSeen = 0
     private var memberCount = 0
@@ -36,8 +34,6 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         self.redactor = redactor
         self.checkpoint = checkpoint
         wanted = Set(request.types)
-        since = request.since?.description
-        until = request.until?.description
     }
 
     /// Writes every file; returns the OperationOutcomes for the `error` file.
@@ -161,9 +157,9 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         try followReferences(of: key.type, row.json, depth: 1)
     }
 
-    private func inWindow(_ lastUpdated: String) -> Bool {
-        if let since, lastUpdated < since { return false }
-        if let until, lastUpdated > until { return false }
+    private func inWindow(_ lastUpdated: FHIRInstant) -> Bool {
+        if let since = request.since, lastUpdated < since { return false }
+        if let until = request.until, lastUpdated > until { return false }
         return true
     }
 

@@ -8,7 +8,7 @@ public protocol ExportSource {
     /// The current version of the Group for reading piece by piece; nil when deleted or unknown.
     func group(_ key: ResourceKey) throws -> Group?
     /// The current version's `meta.lastUpdated` and JSON; nil when deleted or unknown.
-    func currentResource(_ key: ResourceKey) throws -> (lastUpdated: String, json: [UInt8])?
+    func currentResource(_ key: ResourceKey) throws -> (lastUpdated: FHIRInstant, json: [UInt8])?
     /// Resources linked to `target` as `link` says, in id order.
     func referencing(_ target: ResourceKey, _ link: MemberLink) throws -> [ResourceKey]
     /// Records that a resource is in this export; false when it already was (each resource once).
@@ -17,7 +17,7 @@ public protocol ExportSource {
 
 /// A stored Group's bytes, read front to back in windows: an ATR list can be hundreds of MB.
 public protocol GroupBytes: ByteSource {
-    var lastUpdated: String { get }
+    var lastUpdated: FHIRInstant { get }
     /// The first read error; bytes read after it are zeros, which no scan accepts.
     var readFailure: Error? { get }
     /// Calls `body` with the bytes of `range` in window-sized pieces.

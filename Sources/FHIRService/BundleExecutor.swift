@@ -55,7 +55,7 @@ public struct BundleExecutor {
                 ("status", .string(created ? "201 Created" : "200 OK")),
                 ("location", .string(VersionLocation.path(stored))),
                 ("etag", .string("W/\"\(stored.versionId)\"")),
-                ("lastModified", .string(stored.lastUpdated)),
+                ("lastModified", .string(stored.lastUpdated.description)),
             ])
             return .done(response: .object(JSONObject([
                 ("fullUrl", .string("\(baseURL)/\(key)")),

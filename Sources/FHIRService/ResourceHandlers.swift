@@ -66,11 +66,7 @@ extension FHIRService {
     }
 
     func versionHeaders(_ stored: StoredResource) -> [HTTPHeader] {
-        var headers = [HTTPHeader("ETag", "W/\"\(stored.versionId)\"")]
-        if let instant = FHIRInstant.parseInstant(stored.lastUpdated) {
-            headers.append(HTTPHeader("Last-Modified", instant.httpDate))
-        }
-        return headers
+        [HTTPHeader("ETag", "W/\"\(stored.versionId)\""), HTTPHeader("Last-Modified", stored.lastUpdated.httpDate)]
     }
 
     /// 200/201 with the stored resource, or no body with `Prefer: return=minimal`.

@@ -10,9 +10,9 @@ public struct RegisteredClient: Sendable, Equatable {
     public var scopes: String
     /// Group ids the client may export; `*` = all.
     public var groups: [String]
-    public var createdAt: String
+    public var createdAt: FHIRInstant
 
-    public init(id: String, jwks: [UInt8]?, jwksURL: String?, scopes: String, groups: [String], createdAt: String) {
+    public init(id: String, jwks: [UInt8]?, jwksURL: String?, scopes: String, groups: [String], createdAt: FHIRInstant) {
         self.id = id
         self.jwks = jwks
         self.jwksURL = jwksURL
@@ -32,7 +32,7 @@ extension Database {
                     scopes = excluded.scopes, groups = excluded.groups
                 """,
                 [.text(client.id), client.jwks.map(SQLValue.blob) ?? .null, client.jwksURL.map(SQLValue.text) ?? .null,
-                 .text(client.scopes), .text(client.groups.joined(separator: " ")), .text(client.createdAt)]
+                 .text(client.scopes), .text(client.groups.joined(separator: " ")), .instant(client.createdAt)]
             )
         }
     }
@@ -49,7 +49,7 @@ extension Database {
         try connection.query("SELECT id, jwks, jwks_url, scopes, groups, created_at FROM clients \(clause)", parameters) { row in
             RegisteredClient(id: row.text(0) ?? "", jwks: row.isNull(1) ? nil : row.blob(1), jwksURL: row.text(2),
                              scopes: row.text(3) ?? "", groups: (row.text(4) ?? "").split(separator: " ").map(String.init),
-                             createdAt: row.text(5) ?? "")
+                             createdAt: row.instant(5))
         }
     }
 

@@ -25,11 +25,11 @@ extension Database {
     }
 
     /// The current version's `meta.lastUpdated` and JSON, unless deleted or unknown.
-    public func currentResource(_ key: ResourceKey) throws -> (lastUpdated: String, json: [UInt8])? {
+    public func currentResource(_ key: ResourceKey) throws -> (lastUpdated: FHIRInstant, json: [UInt8])? {
         try connection.query(
             "SELECT last_updated, json FROM resources WHERE type = ? AND id = ? AND deleted = 0",
             [.text(key.type), .text(key.id)]
-        ) { ($0.text(0) ?? "", $0.blob(1)) }.first
+        ) { ($0.instant(0), $0.blob(1)) }.first
     }
 
     /// The current version's JSON for reading piece by piece (`ResourceBlob`); nil when
@@ -37,7 +37,7 @@ extension Database {
     public func currentResourceBlob(_ key: ResourceKey, windowSize: Int = 1 << 20) throws -> ResourceBlob? {
         guard let row = try connection.query(
             "SELECT rowid, last_updated FROM resources WHERE type = ? AND id = ? AND deleted = 0",
-            [.text(key.type), .text(key.id)], { ($0.integer(0), $0.text(1) ?? "") }
+            [.text(key.type), .text(key.id)], { ($0.integer(0), $0.instant(1)) }
         ).first else { return nil }
         var blob: OpaquePointer?
         let rc = sqlite3_blob_open(connection.handle, "main", "resources", "json", row.0, 0, &blob)

@@ -88,6 +88,32 @@ enum Migrations {
         ALTER TABLE resources_v2 RENAME TO resources;
         CREATE INDEX resources_by_last_updated ON resources (type, last_updated);
         """,
+        // 3: one time representation: every point in time is INTEGER milliseconds since the
+        // Unix epoch (the instants stored as text until now are converted; julianday reads the
+        // `2026-11-26T15:55:04.123Z` form the server wrote). The unused last_updated index goes.
+        """
+        DROP INDEX resources_by_last_updated;
+        ALTER TABLE resources ADD COLUMN last_updated_ms INTEGER NOT NULL DEFAULT 0;
+        UPDATE resources SET last_updated_ms = CAST(round((julianday(last_updated) - 2440587.5) * 86400000.0) AS INTEGER);
+        ALTER TABLE resources DROP COLUMN last_updated;
+        ALTER TABLE resources RENAME COLUMN last_updated_ms TO last_updated;
+
+        DROP INDEX tasks_by_state;
+        ALTER TABLE tasks ADD COLUMN created_at_ms INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE tasks ADD COLUMN transaction_time_ms INTEGER;
+        UPDATE tasks SET created_at_ms = CAST(round((julianday(created_at) - 2440587.5) * 86400000.0) AS INTEGER),
+            transaction_time_ms = CAST(round((julianday(transaction_time) - 2440587.5) * 86400000.0) AS INTEGER);
+        ALTER TABLE tasks DROP COLUMN created_at;
+        ALTER TABLE tasks DROP COLUMN transaction_time;
+        ALTER TABLE tasks RENAME COLUMN created_at_ms TO created_at;
+        ALTER TABLE tasks RENAME COLUMN transaction_time_ms TO transaction_time;
+        CREATE INDEX tasks_by_state ON tasks (state, created_at);
+
+        ALTER TABLE clients ADD COLUMN created_at_ms INTEGER NOT NULL DEFAULT 0;
+        UPDATE clients SET created_at_ms = CAST(round((julianday(created_at) - 2440587.5) * 86400000.0) AS INTEGER);
+        ALTER TABLE clients DROP COLUMN created_at;
+        ALTER TABLE clients RENAME COLUMN created_at_ms TO created_at;
+        """,
     ]
 
     /// The schema version this build reads and writes.

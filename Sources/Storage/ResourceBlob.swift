@@ -6,7 +6,7 @@ import ExportDomain
 /// moves forward as a scan does. Valid while the read transaction it was opened in lasts.
 public final class ResourceBlob: ByteSource {
     public let count: Int
-    public let lastUpdated: String
+    public let lastUpdated: FHIRInstant
     private let handle: OpaquePointer
     @usableFromInline var window: [UInt8] = []
     @usableFromInline var windowStart = 0
@@ -14,7 +14,7 @@ public final class ResourceBlob: ByteSource {
     /// The first read error; the bytes read after it are zeros (which no scan accepts).
     public private(set) var failure: StorageError?
 
-    init(handle: OpaquePointer, lastUpdated: String, windowSize: Int) {
+    init(handle: OpaquePointer, lastUpdated: FHIRInstant, windowSize: Int) {
         self.handle = handle
         self.lastUpdated = lastUpdated
         self.windowSize = windowSize

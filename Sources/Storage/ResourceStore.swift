@@ -3,13 +3,13 @@ import ExportDomain
 public struct StoredResource: Sendable {
     public var key: ResourceKey
     public var versionId: Int
-    public var lastUpdated: String
+    public var lastUpdated: FHIRInstant
     public var json: [UInt8]
 }
 
 public enum ReadResult: Sendable {
     case found(StoredResource)
-    case deleted(versionId: Int, lastUpdated: String)
+    case deleted(versionId: Int, lastUpdated: FHIRInstant)
     case missing
 }
 
@@ -55,7 +55,7 @@ public final class Database {
             "SELECT version_id, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?",
             [.text(key.type), .text(key.id)]
         ) { row in
-            (Int(row.integer(0)), row.text(1) ?? "", row.integer(2) != 0, row.blob(3))
+            (Int(row.integer(0)), row.instant(1), row.integer(2) != 0, row.blob(3))
         }
         guard let (version, lastUpdated, deleted, json) = rows.first else { return .missing }
         if deleted { return .deleted(versionId: version, lastUpdated: lastUpdated) }
@@ -77,17 +77,16 @@ public final class Database {
         var stamped = resource
         ResourceInput.stamp(&stamped, id: key.id, versionId: version, lastUpdated: now)
         let json = JSONValue.object(stamped).serialized()
-        let lastUpdated = now.description
         try connection.run(
             """
             INSERT INTO resources (type, id, version_id, last_updated, deleted, json) VALUES (?, ?, ?, ?, 0, ?)
             ON CONFLICT (type, id) DO UPDATE SET version_id = excluded.version_id,
                 last_updated = excluded.last_updated, deleted = 0, json = excluded.json
             """,
-            [.text(key.type), .text(key.id), .int(version), .text(lastUpdated), .blob(json)]
+            [.text(key.type), .text(key.id), .int(version), .instant(now), .blob(json)]
         )
         try index(stamped, key: key)
-        let stored = StoredResource(key: key, versionId: version, lastUpdated: lastUpdated, json: json)
+        let stored = StoredResource(key: key, versionId: version, lastUpdated: now, json: json)
         return (stored, existing == nil || existing?.deleted == true)
     }
 
@@ -98,7 +97,7 @@ public final class Database {
         let version = existing.version + 1
         try connection.run(
             "UPDATE resources SET version_id = ?, last_updated = ?, deleted = 1, json = NULL WHERE type = ? AND id = ?",
-            [.int(version), .text(now.description), .text(key.type), .text(key.id)]
+            [.int(version), .instant(now), .text(key.type), .text(key.id)]
         )
         try removeIndex(key)
         return .deleted(versionId: version)
@@ -177,7 +176,7 @@ public final class Database {
             parameters
         ) { row in
             StoredResource(key: ResourceKey(type: "Group", id: row.text(0) ?? ""), versionId: Int(row.integer(1)),
-                           lastUpdated: row.text(2) ?? "", json: row.blob(3))
+                           lastUpdated: row.instant(2), json: row.blob(3))
         }
     }
 }

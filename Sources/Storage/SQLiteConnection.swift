@@ -1,4 +1,5 @@
 import CSQLite
+import ExportDomain
 import Glibc
 
 /// SQLITE_TRANSIENT is a macro the importer does not bring over.
@@ -144,6 +145,9 @@ public enum SQLValue: Sendable {
     case null
 
     public static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
+
+    /// Every point in time is stored as INTEGER milliseconds since the Unix epoch.
+    public static func instant(_ value: FHIRInstant) -> SQLValue { .integer(value.millisecondsSinceEpoch) }
 }
 
 public final class Statement {
@@ -189,6 +193,10 @@ public final class Statement {
 
     public func integer(_ column: Int32) -> Int64 {
         sqlite3_column_int64(handle, column)
+    }
+
+    public func instant(_ column: Int32) -> FHIRInstant {
+        FHIRInstant(millisecondsSinceEpoch: integer(column))
     }
 
     public func isNull(_ column: Int32) -> Bool {

@@ -17,8 +17,8 @@ public struct ExportTask: Sendable {
     public var state: TaskState
     /// The normalised kick-off request (`ExportRequest.toJSON()`).
     public var request: [UInt8]
-    public var createdAt: String
-    public var transactionTime: String?
+    public var createdAt: FHIRInstant
+    public var transactionTime: FHIRInstant?
     public var attempts: Int
     public var progress: String?
     /// The manifest's stored form: files and counts, without signed URLs.
@@ -41,7 +41,7 @@ extension Database {
     public func createTask(id: String, clientId: String?, request: [UInt8], now: FHIRInstant) throws {
         try connection.run(
             "INSERT INTO tasks (id, client_id, state, request, created_at, progress) VALUES (?, ?, 'queued', ?, ?, 'queued')",
-            [.text(id), clientId.map(SQLValue.text) ?? .null, .blob(request), .text(now.description)]
+            [.text(id), clientId.map(SQLValue.text) ?? .null, .blob(request), .instant(now)]
         )
     }
 
@@ -55,7 +55,7 @@ extension Database {
         ) { row in
             ExportTask(
                 id: row.text(0) ?? "", clientId: row.text(1), state: TaskState(stored: row.text(2)),
-                request: row.blob(3), createdAt: row.text(4) ?? "", transactionTime: row.text(5),
+                request: row.blob(3), createdAt: row.instant(4), transactionTime: row.isNull(5) ? nil : row.instant(5),
                 attempts: Int(row.integer(6)), progress: row.text(7),
                 manifest: row.isNull(8) ? nil : row.blob(8), outcome: row.isNull(9) ? nil : row.blob(9),
                 finishedAt: row.isNull(10) ? nil : row.integer(10)
@@ -63,9 +63,9 @@ extension Database {
         }.first
     }
 
-    public func tasks(limit: Int = 100) throws -> [(id: String, state: TaskState, createdAt: String, progress: String?)] {
+    public func tasks(limit: Int = 100) throws -> [(id: String, state: TaskState, createdAt: FHIRInstant, progress: String?)] {
         try connection.query("SELECT id, state, created_at, progress FROM tasks ORDER BY created_at DESC LIMIT ?", [.int(limit)]) {
-            ($0.text(0) ?? "", TaskState(stored: $0.text(1)), $0.text(2) ?? "", $0.text(3))
+            ($0.text(0) ?? "", TaskState(stored: $0.text(1)), $0.instant(2), $0.text(3))
         }
     }
 
@@ -122,7 +122,7 @@ extension Database {
     public func setTransactionTime(_ lease: TaskLease, _ instant: FHIRInstant) throws {
         try writeTransaction {
             try connection.run("UPDATE tasks SET transaction_time = ? WHERE id = ? AND lease_owner = ?",
-                               [.text(instant.description), .text(lease.taskId), .text(lease.owner)])
+                               [.instant(instant), .text(lease.taskId), .text(lease.owner)])
         }
     }
 

@@ -110,7 +110,7 @@ final class FHIRPathDifferentialTests: XCTestCase {
                 functionsCovered.insert(function.rawValue)
             }
 
-            let outcome: Result<[FHIRPathResult], FHIRPathEvaluationError>
+            let outcome: Result<[FHIRPathResult], FHIRPathError>
             do {
                 outcome = .success(try engine.evaluate(resource))
             } catch {

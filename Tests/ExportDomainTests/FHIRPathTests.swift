@@ -35,7 +35,7 @@ final class FHIRPathTests: XCTestCase {
         }
     }
 
-    private func syntaxError(_ expression: String) -> FHIRPathSyntaxError? {
+    private func syntaxError(_ expression: String) -> FHIRPathError? {
         do {
             _ = try FHIRPathExpression(expression)
             return nil
@@ -182,7 +182,7 @@ extension FHIRPathTests {
     func testEvaluationErrors() throws {
         let resource = object(Self.patient)
         XCTAssertThrowsError(try FHIRPathExpression("name.given is string").evaluate(resource)) { error in
-            XCTAssertEqual((error as? FHIRPathEvaluationError)?.position, 12)
+            XCTAssertEqual((error as? FHIRPathError)?.position, 12)
         }
         XCTAssertThrowsError(try FHIRPathExpression("name.where(given)").evaluate(resource))
         XCTAssertThrowsError(try FHIRPathExpression("extension.url is String").evaluate(resource))

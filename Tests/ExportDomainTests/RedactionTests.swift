@@ -269,21 +269,21 @@ final class RedactionTests: XCTestCase {
     }
 
     func testConfigurationErrorsNameExpressionAndPosition() {
-        func failure(_ expressions: [String]) -> RedactionConfigurationError? {
+        func failure(_ expressions: [String]) -> FHIRPathError? {
             do {
                 _ = try Redactor(fhirVersions: ["Fhir4.0"], omitElements: expressions)
                 return nil
             } catch {
-                return error as? RedactionConfigurationError
+                return error as? FHIRPathError
             }
         }
         let unsupported = failure(["Coverage.costToBeneficiary", "descendants().foo()"])
-        XCTAssertEqual(unsupported, RedactionConfigurationError(expression: "descendants().foo()", position: 15, message: "unsupported function 'foo'"))
+        XCTAssertEqual(unsupported, FHIRPathError(.redaction, expression: "descendants().foo()", position: 15, message: "unsupported function 'foo'"))
         XCTAssertEqual(unsupported?.description, "OmitElements expression 'descendants().foo()' at position 15: unsupported function 'foo'")
         XCTAssertEqual(failure(["descendants().where($this is Mony)"])?.message, "unknown type 'Mony'")
         XCTAssertEqual(failure(["descendants().where($this is Mony)"])?.position, 30)
         XCTAssertEqual(failure(["Coverage.costToBenficiary"]),
-                       RedactionConfigurationError(expression: "Coverage.costToBenficiary", position: 10, message: "unknown element 'costToBenficiary' on Coverage"))
+                       FHIRPathError(.redaction, expression: "Coverage.costToBenficiary", position: 10, message: "unknown element 'costToBenficiary' on Coverage"))
         XCTAssertEqual(failure(["Coverage.costToBeneficiary.valu"])?.message, "unknown element 'valu' on Coverage.costToBeneficiary")
         XCTAssertEqual(failure(["name.family.foo"])?.position, 13)
         XCTAssertEqual(failure(["descendants().where(urx = 'x')"])?.message.hasPrefix("unknown element 'urx'"), true)

@@ -6,7 +6,7 @@ import ExportEngine
 final class InMemorySnapshot: ExportSource {
     static let baseURL = "https://atr.example.org/fhir"
 
-    private var resources: [ResourceKey: (lastUpdated: String, json: [UInt8])] = [:]
+    private var resources: [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] = [:]
     private var references: [(source: ResourceKey, reference: IndexedReference)] = []
     private var exported = Set<ResourceKey>()
     /// How many times the engine asked for each key (to check it reads members one at a time).
@@ -16,12 +16,12 @@ final class InMemorySnapshot: ExportSource {
     /// are stored as given (id → bytes), as a damaged row would be.
     init(_ texts: [String], unreadableGroups: [String: String] = [:]) throws {
         for (id, text) in unreadableGroups {
-            resources[ResourceKey(type: "Group", id: id)] = (ExportBuilderTests.old, Array(text.utf8))
+            resources[ResourceKey(type: "Group", id: id)] = (FHIRInstant.parseInstant(ExportBuilderTests.old)!, Array(text.utf8))
         }
         for text in texts {
             guard case .object(let resource) = try JSONParser.parse(Array(text.utf8)),
                   let type = resource["resourceType"]?.stringValue, let id = resource["id"]?.stringValue,
-                  let lastUpdated = resource["meta"]?["lastUpdated"]?.stringValue else {
+                  let lastUpdated = resource["meta"]?["lastUpdated"]?.stringValue.flatMap(FHIRInstant.parseInstant) else {
                 fatalError("fixture needs resourceType, id and meta.lastUpdated: \(text)")
             }
             let key = ResourceKey(type: type, id: id)
@@ -37,7 +37,7 @@ final class InMemorySnapshot: ExportSource {
         return InMemoryGroup(bytes: stored.json, lastUpdated: stored.lastUpdated)
     }
 
-    func currentResource(_ key: ResourceKey) throws -> (lastUpdated: String, json: [UInt8])? {
+    func currentResource(_ key: ResourceKey) throws -> (lastUpdated: FHIRInstant, json: [UInt8])? {
         reads[key, default: 0] += 1
         return resources[key]
     }
@@ -57,10 +57,10 @@ final class InMemorySnapshot: ExportSource {
 /// A Group's bytes handed out in small pieces, so copying across window edges is exercised.
 final class InMemoryGroup: GroupBytes {
     let stored: [UInt8]
-    let lastUpdated: String
+    let lastUpdated: FHIRInstant
     var readFailure: Error?
 
-    init(bytes: [UInt8], lastUpdated: String) {
+    init(bytes: [UInt8], lastUpdated: FHIRInstant) {
         stored = bytes
         self.lastUpdated = lastUpdated
     }

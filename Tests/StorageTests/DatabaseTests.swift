@@ -61,11 +61,22 @@ final class DatabaseTests: XCTestCase {
             try old.execute(Migrations.steps[0])
             try old.execute("PRAGMA user_version = 1")
             try old.execute(#"INSERT INTO resources VALUES ('Patient', 'p1', 3, '2026-11-26T15:55:04.123Z', 0, CAST('{"resourceType":"Patient","id":"p1"}' AS BLOB))"#)
+            try old.execute(#"INSERT INTO tasks (id, state, request, created_at, transaction_time) VALUES ('t1', 'complete', '{}', '2026-11-26T15:55:04.999Z', '2026-11-26T15:55:05.001Z')"#)
+            try old.execute(#"INSERT INTO tasks (id, state, request, created_at) VALUES ('t2', 'queued', '{}', '1970-01-01T00:00:00.000Z')"#)
+            try old.execute(#"INSERT INTO clients (id, scopes, groups, created_at) VALUES ('c1', 'system/*.read', '*', '2026-02-28T23:59:59.500Z')"#)
         }
         let db = try open()
         XCTAssertEqual(try db.connection.query("PRAGMA user_version") { $0.integer(0) }, [Int64(Migrations.steps.count)])
         let row = try XCTUnwrap(try db.currentResource(ResourceKey(type: "Patient", id: "p1")))
-        XCTAssertEqual(row.lastUpdated, "2026-11-26T15:55:04.123Z")
+        XCTAssertEqual(row.lastUpdated.description, "2026-11-26T15:55:04.123Z")
+        // Migration 3: text instants become milliseconds, exactly.
+        let task = try XCTUnwrap(try db.task("t1"))
+        XCTAssertEqual(task.createdAt.description, "2026-11-26T15:55:04.999Z")
+        XCTAssertEqual(task.transactionTime?.description, "2026-11-26T15:55:05.001Z")
+        XCTAssertEqual(try db.task("t2")?.createdAt.millisecondsSinceEpoch, 0)
+        XCTAssertNil(try db.task("t2")?.transactionTime)
+        XCTAssertEqual(try db.client("c1")?.createdAt.description, "2026-02-28T23:59:59.500Z")
+        XCTAssertEqual(try db.connection.query("SELECT typeof(last_updated) FROM resources") { $0.text(0) }, ["integer"])
         XCTAssertEqual(String(decoding: row.json, as: UTF8.self), #"{"resourceType":"Patient","id":"p1"}"#)
         let plan = try db.connection.query("EXPLAIN QUERY PLAN SELECT json FROM resources WHERE type = 'Patient' AND id = 'p1'") { $0.text(3) ?? "" }
         XCTAssertEqual(plan, ["SEARCH resources USING INDEX sqlite_autoindex_resources_1 (type=? AND id=?)"])
@@ -83,7 +94,7 @@ final class DatabaseTests: XCTestCase {
         for windowSize in [7, 64, 1 << 20] {
             let blob = try XCTUnwrap(try db.currentResourceBlob(key, windowSize: windowSize))
             XCTAssertEqual(blob.count, stored.count)
-            XCTAssertEqual(blob.lastUpdated, "2026-11-26T15:55:04.123Z")
+            XCTAssertEqual(blob.lastUpdated.description, "2026-11-26T15:55:04.123Z")
             XCTAssertEqual((0..<blob.count).map { blob.byte(at: $0) }, stored)
             XCTAssertEqual(blob.bytes(3..<200), Array(stored[3..<200]))
             XCTAssertEqual(blob.bytes(100..<103), Array(stored[100..<103]))

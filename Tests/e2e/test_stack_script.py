@@ -257,8 +257,9 @@ def test_stop_leaves_the_processes_of_stale_pid_files_alone(stack, tmp_path):
     program, another stack's nginx, and the same atr-scheduler binary run with other settings."""
     other = make_stack(stack.bin_dir)
     (other.state / "db").mkdir()
-    subprocess.run([os.path.join(stack.bin_dir, "atrctl"), "secrets", "init"], env=other.env,
-                   check=True, capture_output=True, timeout=60)
+    for command in (["secrets", "init"], ["migrate"]):
+        subprocess.run([os.path.join(stack.bin_dir, "atrctl"), *command], env=other.env,
+                       check=True, capture_output=True, timeout=60)
     sleeper = subprocess.Popen(["sleep", "300"])
     # The very path stack.sh starts it with, so only the settings tell the two apart.
     scheduler = subprocess.Popen([os.path.join(os.path.realpath(stack.bin_dir), "atr-scheduler")], env=other.env,

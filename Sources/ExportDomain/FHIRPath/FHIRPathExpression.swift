@@ -73,18 +73,6 @@ public enum FHIRPathResult: Sendable, Equatable {
     case value(FHIRPathValue)
 }
 
-/// An expression could not be evaluated on a resource (e.g. `is` applied to several items).
-public struct FHIRPathEvaluationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let expression: String
-    /// 1-based column of the operation that failed.
-    public let position: Int
-    public let message: String
-
-    public var description: String {
-        "\(message) at position \(position) in expression '\(expression)'"
-    }
-}
-
 /// A parsed and checked FHIRPath expression of the supported subset.
 public struct FHIRPathExpression: Sendable {
     /// The expression text.
@@ -94,7 +82,7 @@ public struct FHIRPathExpression: Sendable {
 
     /// Parses `expression` and checks it against the R4 model: unsupported syntax or
     /// functions, unknown type names and unknown resource types are errors.
-    public init(_ expression: String) throws(FHIRPathSyntaxError) {
+    public init(_ expression: String) throws(FHIRPathError) {
         let parsed = try FHIRPathParser.parse(expression, resolveTypes: true)
         self.expression = expression
         self.root = parsed.root
@@ -103,13 +91,13 @@ public struct FHIRPathExpression: Sendable {
 
     /// Checks only the syntax and the supported subset (no type model), for configurations
     /// that do not apply to R4.
-    public static func checkSyntax(_ expression: String) throws(FHIRPathSyntaxError) {
+    public static func checkSyntax(_ expression: String) throws(FHIRPathError) {
         _ = try FHIRPathParser.parse(expression, resolveTypes: false)
     }
 
     /// Evaluates the expression with `resource` as context (`$this`). The resource's type is
     /// `type` when given, else its `resourceType`.
-    public func evaluate(_ resource: JSONObject, type: String? = nil) throws(FHIRPathEvaluationError) -> [FHIRPathResult] {
+    public func evaluate(_ resource: JSONObject, type: String? = nil) throws(FHIRPathError) -> [FHIRPathResult] {
         let evaluator = FHIRPathEvaluator(expression: expression)
         let items = try evaluator.evaluate(root, context: [.node(evaluator.rootNode(resource, type: type))])
         return items.map { item in
@@ -127,7 +115,7 @@ public struct FHIRPathExpression: Sendable {
 
     /// The locations of the elements the expression selects (computed values and the resource
     /// itself are ignored).
-    func selectedLocations(_ resource: JSONObject, type: String?) throws(FHIRPathEvaluationError) -> [[JSONPathComponent]] {
+    func selectedLocations(_ resource: JSONObject, type: String?) throws(FHIRPathError) -> [[JSONPathComponent]] {
         let evaluator = FHIRPathEvaluator(expression: expression)
         let items = try evaluator.evaluate(root, context: [.node(evaluator.rootNode(resource, type: type))])
         var result: [[JSONPathComponent]] = []
@@ -203,8 +191,8 @@ final class FHIRPathEvaluator {
         self.expression = expression
     }
 
-    func error(_ node: FHIRPathNode, _ message: String) -> FHIRPathEvaluationError {
-        FHIRPathEvaluationError(expression: expression, position: node.position, message: message)
+    func error(_ node: FHIRPathNode, _ message: String) -> FHIRPathError {
+        FHIRPathError(.evaluation, expression: expression, position: node.position, message: message)
     }
 
     func rootNode(_ resource: JSONObject, type: String?) -> Node {
@@ -212,7 +200,7 @@ final class FHIRPathEvaluator {
         return Node(value: .object(resource), companion: nil, location: FHIRPathLocations.root, type: graph.ids[name] ?? graph.unknown)
     }
 
-    func evaluate(_ node: FHIRPathNode, context: [Item]) throws(FHIRPathEvaluationError) -> [Item] {
+    func evaluate(_ node: FHIRPathNode, context: [Item]) throws(FHIRPathError) -> [Item] {
         switch node.kind {
         case .this:
             return context
@@ -225,7 +213,7 @@ final class FHIRPathEvaluator {
             }
 
         case .member(let base, let name):
-            let input = try base.map { b throws(FHIRPathEvaluationError) in try evaluate(b, context: context) } ?? context
+            let input = try base.map { b throws(FHIRPathError) in try evaluate(b, context: context) } ?? context
             var result: [Item] = []
             for case .node(let n) in input {
                 member(n, name, into: &result)
@@ -233,7 +221,7 @@ final class FHIRPathEvaluator {
             return result
 
         case .typeFilter(let base, let type):
-            let input = try base.map { b throws(FHIRPathEvaluationError) in try evaluate(b, context: context) } ?? context
+            let input = try base.map { b throws(FHIRPathError) in try evaluate(b, context: context) } ?? context
             guard let typeID = type.fhirType else { return [] }
             return input.filter { item in
                 if case .node(let n) = item { return graph.isA(n.type, typeID) }
@@ -241,7 +229,7 @@ final class FHIRPathEvaluator {
             }
 
         case .function(let base, let function, let argument):
-            let input = try base.map { b throws(FHIRPathEvaluationError) in try evaluate(b, context: context) } ?? context
+            let input = try base.map { b throws(FHIRPathError) in try evaluate(b, context: context) } ?? context
             switch function {
             case .children:
                 var result: [Item] = []
@@ -289,7 +277,7 @@ final class FHIRPathEvaluator {
             }
 
         case .typeFunction(let base, let function, let type):
-            let input = try base.map { b throws(FHIRPathEvaluationError) in try evaluate(b, context: context) } ?? context
+            let input = try base.map { b throws(FHIRPathError) in try evaluate(b, context: context) } ?? context
             switch function {
             case .ofType:
                 return input.filter { matches($0, type) }
@@ -350,14 +338,14 @@ final class FHIRPathEvaluator {
     }
 
     /// Evaluates `criteria` with `item` as `$this` and its result as a boolean.
-    private func criteria(_ criteria: FHIRPathNode, _ item: Item) throws(FHIRPathEvaluationError) -> Bool? {
+    private func criteria(_ criteria: FHIRPathNode, _ item: Item) throws(FHIRPathError) -> Bool? {
         let result = try evaluate(criteria, context: [item])
         return try singletonBoolean(result, criteria)
     }
 
     /// Singleton evaluation as Boolean: empty → nil, one boolean → it, one other item → true,
     /// several → error.
-    private func singletonBoolean(_ items: [Item], _ node: FHIRPathNode) throws(FHIRPathEvaluationError) -> Bool? {
+    private func singletonBoolean(_ items: [Item], _ node: FHIRPathNode) throws(FHIRPathError) -> Bool? {
         guard let first = items.first else { return nil }
         guard items.count == 1 else {
             throw error(node, "expected a single boolean, got \(items.count) items")
@@ -371,7 +359,7 @@ final class FHIRPathEvaluator {
         }
     }
 
-    private func typeTest(_ input: [Item], _ type: FHIRPathTypeSpecifier, isOperator: Bool, _ node: FHIRPathNode) throws(FHIRPathEvaluationError) -> [Item] {
+    private func typeTest(_ input: [Item], _ type: FHIRPathTypeSpecifier, isOperator: Bool, _ node: FHIRPathNode) throws(FHIRPathError) -> [Item] {
         guard let first = input.first else { return [] }
         guard input.count == 1 else {
             throw error(node, "'\(isOperator ? "is" : "as")' needs a single item, got \(input.count)")

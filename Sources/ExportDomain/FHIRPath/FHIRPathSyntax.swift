@@ -18,8 +18,15 @@
 // e.g. "unsupported function 'foo' at position 15 in expression 'descendants().foo()'".
 // Positions are 1-based character (Unicode scalar) columns.
 
-/// An expression outside the supported FHIRPath subset, or malformed.
-public struct FHIRPathSyntaxError: Error, Sendable, Equatable, Hashable, CustomStringConvertible {
+/// A FHIRPath expression that cannot be used: malformed or outside the supported subset
+/// (`syntax`), not applicable to a resource (`evaluation`), or not usable as a redaction
+/// (`redaction`, which stops the servers at start-up).
+public struct FHIRPathError: Error, Sendable, Equatable, Hashable, CustomStringConvertible {
+    public enum Stage: Sendable, Hashable {
+        case syntax, evaluation, redaction
+    }
+
+    public let stage: Stage
     /// The whole expression.
     public let expression: String
     /// 1-based column (Unicode scalars) where the problem was found.
@@ -27,15 +34,25 @@ public struct FHIRPathSyntaxError: Error, Sendable, Equatable, Hashable, CustomS
     /// What is wrong, e.g. `unsupported function 'foo'`.
     public let message: String
 
-    public init(expression: String, position: Int, message: String) {
+    public init(_ stage: Stage = .syntax, expression: String, position: Int, message: String) {
+        self.stage = stage
         self.expression = expression
         self.position = position
         self.message = message
     }
 
-    /// `unsupported function 'foo' at position 15 in expression 'descendants().foo()'`
+    /// The same problem, reported as a redaction (`OmitElements`) that cannot be used.
+    public var asRedactionProblem: FHIRPathError {
+        FHIRPathError(.redaction, expression: expression, position: position, message: message)
+    }
+
+    /// `unsupported function 'foo' at position 15 in expression 'descendants().foo()'`, or for a
+    /// redaction `OmitElements expression 'descendants().foo()' at position 15: unsupported function 'foo'`.
     public var description: String {
-        "\(message) at position \(position) in expression '\(expression)'"
+        switch stage {
+        case .syntax, .evaluation: return "\(message) at position \(position) in expression '\(expression)'"
+        case .redaction: return "OmitElements expression '\(expression)' at position \(position): \(message)"
+        }
     }
 }
 
@@ -159,8 +176,8 @@ struct FHIRPathLexer {
         self.scalars = Array(expression.unicodeScalars)
     }
 
-    private func error(_ offset: Int, _ message: String) -> FHIRPathSyntaxError {
-        FHIRPathSyntaxError(expression: expression, position: offset + 1, message: message)
+    private func error(_ offset: Int, _ message: String) -> FHIRPathError {
+        FHIRPathError(expression: expression, position: offset + 1, message: message)
     }
 
     private static func isIdentifierStart(_ c: Unicode.Scalar) -> Bool {
@@ -173,7 +190,7 @@ struct FHIRPathLexer {
 
     private static func isDigit(_ c: Unicode.Scalar) -> Bool { c >= "0" && c <= "9" }
 
-    func tokenize() throws(FHIRPathSyntaxError) -> [FHIRPathToken] {
+    func tokenize() throws(FHIRPathError) -> [FHIRPathToken] {
         var tokens: [FHIRPathToken] = []
         var i = 0
         let n = scalars.count
@@ -254,7 +271,7 @@ struct FHIRPathLexer {
 
     /// Reads a quoted string or delimited identifier starting at `start` (the quote) with the
     /// FHIRPath escapes; returns the text and the index after the closing quote.
-    private func readQuoted(from start: Int, quote: Unicode.Scalar, what: String) throws(FHIRPathSyntaxError) -> (String, Int) {
+    private func readQuoted(from start: Int, quote: Unicode.Scalar, what: String) throws(FHIRPathError) -> (String, Int) {
         var i = start + 1
         var out = String.UnicodeScalarView()
         let n = scalars.count
@@ -311,11 +328,11 @@ struct FHIRPathParser {
         "+", "-", "*", "/", "&", "<", ">", "<=", ">=", "~", "!~",
     ]
 
-    static func parse(_ expression: String, resolveTypes: Bool) throws(FHIRPathSyntaxError) -> (root: FHIRPathNode, nodeCount: Int) {
+    static func parse(_ expression: String, resolveTypes: Bool) throws(FHIRPathError) -> (root: FHIRPathNode, nodeCount: Int) {
         let tokens = try FHIRPathLexer(expression).tokenize()
         var parser = FHIRPathParser(expression: expression, tokens: tokens, resolveTypes: resolveTypes)
         if case .end = tokens[0].kind {
-            throw FHIRPathSyntaxError(expression: expression, position: 1, message: "empty expression")
+            throw FHIRPathError(expression: expression, position: 1, message: "empty expression")
         }
         let root = try parser.parseExpression()
         let token = parser.peek
@@ -337,8 +354,8 @@ struct FHIRPathParser {
         return token
     }
 
-    private func error(_ position: Int, _ message: String) -> FHIRPathSyntaxError {
-        FHIRPathSyntaxError(expression: expression, position: position, message: message)
+    private func error(_ position: Int, _ message: String) -> FHIRPathError {
+        FHIRPathError(expression: expression, position: position, message: message)
     }
 
     private mutating func node(_ position: Int, _ kind: FHIRPathNode.Kind) -> FHIRPathNode {
@@ -357,7 +374,7 @@ struct FHIRPathParser {
     }
 
     /// The error for a token that cannot continue the expression here.
-    private func unexpected(_ token: FHIRPathToken) -> FHIRPathSyntaxError {
+    private func unexpected(_ token: FHIRPathToken) -> FHIRPathError {
         switch token.kind {
         case .end:
             return error(token.position, "unexpected end of expression")
@@ -387,7 +404,7 @@ struct FHIRPathParser {
     }
 
     // expression := or
-    private mutating func parseExpression() throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parseExpression() throws(FHIRPathError) -> FHIRPathNode {
         depth += 1
         defer { depth -= 1 }
         guard depth <= Self.maximumDepth else {
@@ -396,7 +413,7 @@ struct FHIRPathParser {
         return try parseOr()
     }
 
-    private mutating func parseOr() throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parseOr() throws(FHIRPathError) -> FHIRPathNode {
         var left = try parseAnd()
         while isKeyword(peek, "or") {
             let op = advance()
@@ -406,7 +423,7 @@ struct FHIRPathParser {
         return left
     }
 
-    private mutating func parseAnd() throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parseAnd() throws(FHIRPathError) -> FHIRPathNode {
         var left = try parseEquality()
         while isKeyword(peek, "and") {
             let op = advance()
@@ -416,7 +433,7 @@ struct FHIRPathParser {
         return left
     }
 
-    private mutating func parseEquality() throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parseEquality() throws(FHIRPathError) -> FHIRPathNode {
         var left = try parseUnion()
         while isSymbol(peek, "=") || isSymbol(peek, "!=") {
             let op = advance()
@@ -426,7 +443,7 @@ struct FHIRPathParser {
         return left
     }
 
-    private mutating func parseUnion() throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parseUnion() throws(FHIRPathError) -> FHIRPathNode {
         var left = try parseType()
         while isSymbol(peek, "|") {
             let op = advance()
@@ -436,7 +453,7 @@ struct FHIRPathParser {
         return left
     }
 
-    private mutating func parseType() throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parseType() throws(FHIRPathError) -> FHIRPathNode {
         var left = try parsePostfix()
         while isKeyword(peek, "is") || isKeyword(peek, "as") {
             let op = advance()
@@ -447,7 +464,7 @@ struct FHIRPathParser {
     }
 
     /// term ('.' invocation)*
-    private mutating func parsePostfix() throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parsePostfix() throws(FHIRPathError) -> FHIRPathNode {
         var current = try parseTerm()
         while true {
             if isSymbol(peek, ".") {
@@ -461,7 +478,7 @@ struct FHIRPathParser {
         }
     }
 
-    private mutating func parseTerm() throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parseTerm() throws(FHIRPathError) -> FHIRPathNode {
         let token = peek
         switch token.kind {
         case .string(let s):
@@ -511,7 +528,7 @@ struct FHIRPathParser {
     }
 
     /// identifier | identifier '(' arguments ')'
-    private mutating func parseInvocation(base: FHIRPathNode?) throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parseInvocation(base: FHIRPathNode?) throws(FHIRPathError) -> FHIRPathNode {
         let token = advance()
         let name: String
         var delimited = false
@@ -545,7 +562,7 @@ struct FHIRPathParser {
         return node(token.position, .member(base: base, name: name))
     }
 
-    private mutating func parseFunction(name: String, position: Int, base: FHIRPathNode?) throws(FHIRPathSyntaxError) -> FHIRPathNode {
+    private mutating func parseFunction(name: String, position: Int, base: FHIRPathNode?) throws(FHIRPathError) -> FHIRPathNode {
         guard let function = FHIRPathFunction(rawValue: name) else {
             throw error(position, "unsupported function '\(name)'")
         }
@@ -596,7 +613,7 @@ struct FHIRPathParser {
     }
 
     /// qualifiedIdentifier: Name | FHIR.Name | System.Name
-    private mutating func parseTypeSpecifier() throws(FHIRPathSyntaxError) -> FHIRPathTypeSpecifier {
+    private mutating func parseTypeSpecifier() throws(FHIRPathError) -> FHIRPathTypeSpecifier {
         let first = advance()
         var parts: [String] = []
         switch first.kind {

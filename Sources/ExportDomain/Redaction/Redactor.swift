@@ -16,27 +16,6 @@
 // for Coverage). A resource whose stored bytes contain none of them as a key is unchanged:
 // `redact` returns nil without parsing, and the caller writes the stored bytes as they are.
 
-/// A redaction expression that cannot be used; stops the servers at start-up.
-public struct RedactionConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The offending `OmitElements` expression.
-    public var expression: String
-    /// 1-based column in the expression.
-    public var position: Int
-    /// What is wrong (`unsupported function 'foo'`).
-    public var message: String
-
-    public init(expression: String, position: Int, message: String) {
-        self.expression = expression
-        self.position = position
-        self.message = message
-    }
-
-    /// `OmitElements expression 'descendants().foo()' at position 15: unsupported function 'foo'`
-    public var description: String {
-        "OmitElements expression '\(expression)' at position \(position): \(message)"
-    }
-}
-
 /// Removes configured elements from exported resources.
 public struct Redactor: Sendable {
     /// The `FhirVersions` entry that makes a redaction apply to FHIR R4.
@@ -72,14 +51,14 @@ public struct Redactor: Sendable {
     /// Compiles the `OmitElements` expressions of a redaction entry. The redaction applies to
     /// R4 only when `fhirVersions` contains "Fhir4.0"; otherwise the redactor is inactive (its
     /// expressions are still checked for syntax and the supported subset).
-    /// - Throws: `RedactionConfigurationError` naming the expression and the position.
+    /// - Throws: `FHIRPathError` (stage `redaction`) naming the expression and the position.
     public init(fhirVersions: [String], omitElements: [String]) throws {
         guard fhirVersions.contains(Self.r4Version) else {
             for expression in omitElements {
                 do {
                     try FHIRPathExpression.checkSyntax(expression)
                 } catch {
-                    throw RedactionConfigurationError(expression: expression, position: error.position, message: error.message)
+                    throw error.asRedactionProblem
                 }
             }
             self.init(isActive: false, expressions: [], plans: [:])
@@ -90,7 +69,7 @@ public struct Redactor: Sendable {
             do {
                 compiled.append(try FHIRPathExpression(expression))
             } catch {
-                throw RedactionConfigurationError(expression: expression, position: error.position, message: error.message)
+                throw error.asRedactionProblem
             }
         }
         self.init(isActive: !compiled.isEmpty, expressions: compiled,
@@ -108,16 +87,16 @@ public struct Redactor: Sendable {
             for type in graph.resourceTypeIDs {
                 let result = analysis.analyze(expression, rootType: type)
                 if result.values {
-                    throw RedactionConfigurationError(
-                        expression: expression.expression, position: 1,
+                    throw FHIRPathError(
+                        .redaction, expression: expression.expression, position: 1,
                         message: "the expression computes values (such as a Boolean) instead of selecting elements")
                 }
                 if result.unknown { always.insert(type) }
                 for element in result.elements {
                     let key = FHIRPathAnalysis.key(of: element)
                     if key == FHIRPathAnalysis.rootKey {
-                        throw RedactionConfigurationError(
-                            expression: expression.expression, position: 1,
+                        throw FHIRPathError(
+                            .redaction, expression: expression.expression, position: 1,
                             message: "the expression selects the \(graph.names[type]) resource itself, not elements in it")
                     }
                     let name = analysis.keyNames[key]
@@ -127,7 +106,7 @@ public struct Redactor: Sendable {
                 }
             }
             if let problem = analysis.unknownMemberProblem(expression) {
-                throw RedactionConfigurationError(expression: expression.expression, position: problem.position, message: problem.message)
+                throw FHIRPathError(.redaction, expression: expression.expression, position: problem.position, message: problem.message)
             }
         }
         var plans: [String: Plan] = [:]
@@ -180,7 +159,7 @@ public struct Redactor: Sendable {
     /// - Returns: nil when nothing is removed (write the stored bytes unchanged); otherwise the
     ///   redacted resource as compact JSON with the SUBSETTED tag.
     /// - Throws: `JSONSyntaxError` for bytes that are not a JSON object, or
-    ///   `FHIRPathEvaluationError` when an expression cannot be evaluated on this resource.
+    ///   `FHIRPathError` (stage `evaluation`) when an expression cannot be evaluated on this resource.
     public func redact(type: String, json: [UInt8]) throws -> [UInt8]? {
         if isUnchangedWithoutParsing(type: type, json: json) { return nil }
         guard case .object(let resource) = try JSONParser.parse(json) else {
