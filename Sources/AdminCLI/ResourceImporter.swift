@@ -128,7 +128,7 @@ final class ResourceImporter {
     private func add(_ value: JSONValue, path: String, line: Int?) throws {
         do {
             let resource = try ResourceInput.resourceObject(value)
-            let type = resource["resourceType"]?.stringValue ?? ""
+            let type = ResourceType(rawValue: resource["resourceType"]?.stringValue ?? "")
             let id = resource["id"]?.stringValue ?? SystemRandom.uuid()
             pending.append(Pending(resource: resource, key: ResourceKey(type: type, id: id), path: path, line: line))
         } catch let error as FHIRError {

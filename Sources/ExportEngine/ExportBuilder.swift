@@ -13,7 +13,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     private let checkpoint: (String) throws -> Void
     private let redactor: Redactor
 
-    private let wanted: Set<String>
+    private let wanted: Set<ResourceType>
     private var written = 0
     private var membersSeen = 0
     private var memberCount = 0
@@ -165,7 +165,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
 
     // MARK: Additional resources
 
-    private func followReferences<Bytes: ByteSource>(of type: String, _ json: Bytes, depth: Int) throws {
+    private func followReferences<Bytes: ByteSource>(of type: ResourceType, _ json: Bytes, depth: Int) throws {
         guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }
         for key in ExportReferences.additionalReferences(type: type, json: json, baseURL: settings.publicBaseURL) {
             try exportAdditional(key, depth: depth)
@@ -273,7 +273,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
 
     /// One resource line: `_elements`, then redaction; bytes pass through untouched when
     /// neither changes anything.
-    private func emit(_ type: String, _ json: [UInt8]) throws {
+    private func emit(_ type: ResourceType, _ json: [UInt8]) throws {
         var line = json
         if request.elements.contains(where: { $0.type == nil || $0.type == type }),
            case .object(let resource) = try JSONParser.parse(json) {

@@ -14,14 +14,14 @@ public final class NDJSONOutput<Files: ExportFiles> {
         self.maxFileSize = maxFileSize
     }
 
-    public func write(type: String, line: [UInt8], fileStem: String? = nil) throws {
+    public func write(type: ResourceType, line: [UInt8], fileStem: String? = nil) throws {
         try line.withUnsafeBytes { bytes in
             try write(type: type, length: bytes.count, fileStem: fileStem) { try $0.append(bytes) }
         }
     }
 
     /// One line of `length` bytes that `body` appends in pieces (the newline is added here).
-    public func write(type: String, length: Int, fileStem: String? = nil, _ body: (Files.File) throws -> Void) throws {
+    public func write(type: ResourceType, length: Int, fileStem: String? = nil, _ body: (Files.File) throws -> Void) throws {
         let stem = fileStem ?? "content\(type)"
         var writer = writers[stem]
         if let current = writer, current.file.size > 0, current.file.size + length + 1 > maxFileSize {
@@ -43,7 +43,7 @@ public final class NDJSONOutput<Files: ExportFiles> {
     }
 
     /// Flushes, syncs and closes every file; the manifest's file list in type order.
-    public func finish(typeOrder: [String]) throws -> [ExportManifest.File] {
+    public func finish(typeOrder: [ResourceType]) throws -> [ExportManifest.File] {
         for writer in writers.values { try writer.file.close() }
         writers.removeAll()
         return files.sorted { lhs, rhs in

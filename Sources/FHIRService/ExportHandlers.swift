@@ -39,7 +39,7 @@ extension FHIRService {
     /// needs read on the requested types, and without `_type` exports the ATR types the token
     /// can read. Opt-outs are honoured either way. The Group must be one the client is registered for.
     /// Returns the types the export writes.
-    private func exportTypes(_ exportRequest: ExportRequest, access: Access) throws -> [String] {
+    private func exportTypes(_ exportRequest: ExportRequest, access: Access) throws -> [ResourceType] {
         try access.requireGroup(exportRequest.groupId)
         guard let client = access.client else { return exportRequest.types }
         switch exportRequest.operation {

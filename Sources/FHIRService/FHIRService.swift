@@ -59,7 +59,7 @@ public final class FHIRService {
         case ("POST", 0):
             return try handleBundle(request, access: access)
         case (_, 1):
-            let type = segments[0]
+            let type = ResourceType(segments[0])
             try ResourceInput.checkURLType(type)
             switch request.method {
             case "POST": return try create(request, type: type, access: access)
@@ -67,7 +67,7 @@ public final class FHIRService {
             default: throw ErrorResponder.methodNotAllowed(request.method, allowed: ["GET", "POST"])
             }
         case (_, 2):
-            let key = ResourceKey(type: segments[0], id: segments[1])
+            let key = ResourceKey(type: ResourceType(segments[0]), id: segments[1])
             try ResourceInput.checkURLType(key.type)
             try ResourceInput.checkURLId(key.id)
             switch request.method {

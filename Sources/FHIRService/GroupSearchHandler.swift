@@ -3,7 +3,7 @@ import Storage
 
 /// `GET {base}/Group?identifier=[system|]value&name=prefix`: find attribution lists.
 extension FHIRService {
-    func search(_ request: HTTPRequest, type: String, access: Access) throws -> HTTPResponse {
+    func search(_ request: HTTPRequest, type: ResourceType, access: Access) throws -> HTTPResponse {
         guard type == "Group" else {
             throw FHIRError(status: 405, code: .notSupported, "Search is supported on Group only, not on \(type)",
                             headers: [HTTPHeader("Allow", "POST")])

@@ -16,7 +16,7 @@ extension FHIRService {
         }
     }
 
-    func create(_ request: HTTPRequest, type: String, access: Access) throws -> HTTPResponse {
+    func create(_ request: HTTPRequest, type: ResourceType, access: Access) throws -> HTTPResponse {
         try access.requireWrite(type, action: .create)
         var resource = try resourceBody(request)
         try ResourceInput.checkType(resource, type: type)

@@ -37,7 +37,7 @@ final class ATRRulesTests: XCTestCase {
             guard let resource = entry["resource"]?.objectValue,
                   let type = resource["resourceType"]?.stringValue,
                   let id = resource["id"]?.stringValue else { continue }
-            resources[ResourceKey(type: type, id: id)] = resource
+            resources[ResourceKey(type: ResourceType(rawValue: type), id: id)] = resource
         }
         return resources
     }()
@@ -170,7 +170,7 @@ final class ATRRulesTests: XCTestCase {
     /// Reproduces the README's "all eight types" tables with the rules of this file and a
     /// minimal traversal (compartment Coverages, RelatedPersons, additional references).
     func testSampleAdditionalResourcesClosure() {
-        func closure(_ groupID: String, depth maxDepth: Int) -> [String: [String]] {
+        func closure(_ groupID: String, depth maxDepth: Int) -> [ResourceType: [String]] {
             let group = sample("Group/\(groupID)")
             let members = exportedMembers(group)
             var found: Set<ResourceKey> = [key("Group/\(groupID)")]

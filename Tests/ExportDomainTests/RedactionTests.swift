@@ -19,7 +19,7 @@ final class RedactionTests: XCTestCase {
     }
 
     /// Redacts and returns the result as text (nil when unchanged).
-    private func redact(_ type: String, _ text: String, with redactor: Redactor = RedactionTests.seed,
+    private func redact(_ type: ResourceType, _ text: String, with redactor: Redactor = RedactionTests.seed,
                         file: StaticString = #filePath, line: UInt = #line) -> String? {
         do {
             return try redactor.redact(type: type, json: Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) }

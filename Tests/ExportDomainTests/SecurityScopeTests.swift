@@ -122,8 +122,8 @@ final class SecurityScopeTests: XCTestCase {
         let set = ScopeSet(granted: "system/Patient.read system/Group.rs system/Coverage.s system/Consent.r openid "
             + "system/Observation.write system/Claim.c")
         XCTAssertEqual(set.scopes.count, 6, "openid ignored")
-        for type in ["Patient", "Group", "Consent"] { XCTAssertTrue(set.canRead(type), type) }
-        for type in ["Coverage", "Observation", "Claim", "Location"] { XCTAssertFalse(set.canRead(type), type) }
+        for type: ResourceType in ["Patient", "Group", "Consent"] { XCTAssertTrue(set.canRead(type), "\(type)") }
+        for type: ResourceType in ["Coverage", "Observation", "Claim", "Location"] { XCTAssertFalse(set.canRead(type), "\(type)") }
         XCTAssertTrue(set.canWrite("Observation", action: .create))
         XCTAssertTrue(set.canWrite("Observation", action: .update))
         XCTAssertTrue(set.canWrite("Observation", action: .delete))
@@ -134,7 +134,7 @@ final class SecurityScopeTests: XCTestCase {
         XCTAssertTrue(set.allows("Group", [.read, .search]))
         XCTAssertFalse(set.allows("Consent", [.read, .search]))
 
-        let export = ["Group", "Patient", "Coverage", "Consent", "RelatedPerson"]
+        let export: [ResourceType] = ["Group", "Patient", "Coverage", "Consent", "RelatedPerson"]
         XCTAssertEqual(set.readableTypes(among: export), ["Group", "Patient", "Consent"])
         XCTAssertEqual(set.missingRead(export), ["Coverage", "RelatedPerson"])
         XCTAssertEqual(set.missingRead(export).map(ScopeSet.readScope(for:)),

@@ -43,20 +43,20 @@ final class ExportBuilderTests: XCTestCase {
         let manifest: [ExportManifest.File]
         let errors: [JSONValue]
 
-        func ids(_ type: String) -> [String] {
+        func ids(_ type: ResourceType) -> [String] {
             manifest.filter { $0.type == type }.flatMap { files.lines($0.name) }.map { line in
                 (try? JSONParser.parse(Array(line.utf8)))?["id"]?.stringValue ?? "?"
             }
         }
 
-        func resources(_ type: String) -> [JSONValue] {
+        func resources(_ type: ResourceType) -> [JSONValue] {
             manifest.filter { $0.type == type }.flatMap { files.lines($0.name) }.compactMap { try? JSONParser.parse(Array($0.utf8)) }
         }
 
-        func lines(_ type: String) -> [String] { manifest.filter { $0.type == type }.flatMap { files.lines($0.name) } }
+        func lines(_ type: ResourceType) -> [String] { manifest.filter { $0.type == type }.flatMap { files.lines($0.name) } }
     }
 
-    private func export(_ world: [String] = world, unreadable: [String: String] = [:], group: String = "atr", types: [String] = ATRTypes.all,
+    private func export(_ world: [String] = world, unreadable: [String: String] = [:], group: String = "atr", types: [ResourceType] = ATRTypes.all,
                         configure: (inout Settings) -> Void = { _ in }, request adjust: (inout ExportRequest) -> Void = { _ in },
                         checkpoint: @escaping (String) throws -> Void = { _ in }) throws -> Result {
         var settings = try SettingsBuilder.build(layers: [], environment: ["ATR_PublicBaseUrl": InMemorySnapshot.baseURL])

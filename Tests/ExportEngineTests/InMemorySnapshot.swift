@@ -24,7 +24,7 @@ final class InMemorySnapshot: ExportSource {
                   let lastUpdated = resource["meta"]?["lastUpdated"]?.stringValue.flatMap(FHIRInstant.parseInstant) else {
                 fatalError("fixture needs resourceType, id and meta.lastUpdated: \(text)")
             }
-            let key = ResourceKey(type: type, id: id)
+            let key = ResourceKey(type: ResourceType(rawValue: type), id: id)
             resources[key] = (lastUpdated, Array(text.utf8))
             for reference in ReferenceIndexing.references(in: resource, baseURL: Self.baseURL) {
                 references.append((key, reference))

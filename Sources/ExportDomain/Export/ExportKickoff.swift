@@ -175,7 +175,7 @@ public enum ExportKickoff {
         /// The exportType text as first given.
         var exportType: String?
         /// The `_type` items in the order given (nil: `_type` omitted).
-        var typeNames: [String]?
+        var typeNames: [ResourceType]?
         var since: FHIRInstant?
         var until: FHIRInstant?
         var patients: [String] = []
@@ -206,10 +206,10 @@ public enum ExportKickoff {
                 let text = try value(parameter, keys: ["valueString"])
                 var names = typeNames ?? []
                 for item in text.split(separator: ",") {
-                    let name = item.trimmingCharacters(in: " \t")
-                    guard !name.isEmpty else { continue }
-                    guard ResourceTypes.all.contains(name) else {
-                        throw FHIRError.badRequest(.notSupported, "_type: \(quoted(name)) is not a FHIR R4 resource type")
+                    let name = ResourceType(item.trimmingCharacters(in: " \t"))
+                    guard !name.rawValue.isEmpty else { continue }
+                    guard name.isKnown else {
+                        throw FHIRError.badRequest(.notSupported, "_type: \(quoted(name.rawValue)) is not a FHIR R4 resource type")
                     }
                     guard ATRTypes.all.contains(name) else {
                         throw FHIRError.badRequest(.notSupported,
@@ -285,7 +285,7 @@ public enum ExportKickoff {
 
         /// The types to export: `_type` resolved (de-duplicated, `ATRTypes.all` order, the ATR minimum
         /// enforced for `$davinci-data-export`), or the operation's default.
-        func resolveTypes(operation: ExportOperation) throws -> [String] {
+        func resolveTypes(operation: ExportOperation) throws -> [ResourceType] {
             guard let typeNames else {
                 return operation == .davinciDataExport ? ATRTypes.required : ATRTypes.all
             }

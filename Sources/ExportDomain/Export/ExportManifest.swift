@@ -2,11 +2,11 @@
 /// status request, so their expiry counts from the poll) and rendered per Bulk Data 2.0.
 public struct ExportManifest: Sendable, Equatable {
     public struct File: Sendable, Equatable {
-        public var type: String
+        public var type: ResourceType
         public var name: String
         public var count: Int
 
-        public init(type: String, name: String, count: Int) {
+        public init(type: ResourceType, name: String, count: Int) {
             self.type = type
             self.name = name
             self.count = count
@@ -29,7 +29,7 @@ public struct ExportManifest: Sendable, Equatable {
 
     public func storedJSON() -> JSONValue {
         func files(_ list: [File]) -> JSONValue {
-            .array(list.map { .object(JSONObject([("type", .string($0.type)), ("name", .string($0.name)), ("count", .number(String($0.count)))])) })
+            .array(list.map { .object(JSONObject([("type", .string($0.type.rawValue)), ("name", .string($0.name)), ("count", .number(String($0.count)))])) })
         }
         return .object(JSONObject([
             ("transactionTime", .string(transactionTime)), ("request", .string(request)),
@@ -44,7 +44,7 @@ public struct ExportManifest: Sendable, Equatable {
             for item in items {
                 guard let type = item["type"]?.stringValue, let name = item["name"]?.stringValue,
                       case .number(let count)? = item["count"], let number = Int(count) else { return nil }
-                result.append(File(type: type, name: name, count: number))
+                result.append(File(type: ResourceType(rawValue: type), name: name, count: number))
             }
             return result
         }
@@ -58,7 +58,7 @@ public struct ExportManifest: Sendable, Equatable {
         func entries(_ list: [File]) -> JSONValue {
             .array(list.map { file in
                 .object(JSONObject([
-                    ("type", .string(file.type)),
+                    ("type", .string(file.type.rawValue)),
                     ("url", .string(signer.signedURL(taskId: taskId, file: file.name, now: now))),
                     ("count", .number(String(file.count))),
                 ]))

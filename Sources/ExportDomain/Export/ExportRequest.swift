@@ -40,8 +40,8 @@ extension ElementSelector: CustomStringConvertible {
             guard Self.isValidElementName(parts[0]) else { return nil }
             self.init(type: nil, element: String(parts[0]))
         case 2:
-            guard ResourceTypes.all.contains(String(parts[0])), Self.isValidElementName(parts[1]) else { return nil }
-            self.init(type: String(parts[0]), element: String(parts[1]))
+            guard ResourceType(parts[0]).isKnown, Self.isValidElementName(parts[1]) else { return nil }
+            self.init(type: ResourceType(parts[0]), element: String(parts[1]))
         default:
             return nil
         }
@@ -62,7 +62,7 @@ public struct ExportRequest: Sendable, Equatable {
     /// Normalised to `hl7.fhir.us.davinci-atr`.
     public var exportType: String
     /// Resolved, de-duplicated, in `ATRTypes.all` order.
-    public var types: [String]
+    public var types: [ResourceType]
     /// False when `_type` was omitted.
     public var typesRequested: Bool
     public var since: FHIRInstant?
@@ -79,7 +79,7 @@ public struct ExportRequest: Sendable, Equatable {
     public var ignored: [String]
 
     /// The same request, writing `types` (what authorisation allows; see `ExportKickoff`).
-    public func exporting(_ types: [String]) -> ExportRequest {
+    public func exporting(_ types: [ResourceType]) -> ExportRequest {
         var request = self
         request.types = types
         return request
@@ -89,7 +89,7 @@ public struct ExportRequest: Sendable, Equatable {
         groupId: String,
         operation: ExportOperation = .davinciDataExport,
         exportType: String = ExportRequest.atrExportType,
-        types: [String] = ATRTypes.required,
+        types: [ResourceType] = ATRTypes.required,
         typesRequested: Bool = false,
         since: FHIRInstant? = nil,
         until: FHIRInstant? = nil,
@@ -120,7 +120,7 @@ public struct ExportRequest: Sendable, Equatable {
         object["groupId"] = .string(groupId)
         object["operation"] = .string(operation.rawValue)
         object["exportType"] = .string(exportType)
-        object["types"] = .array(types.map { .string($0) })
+        object["types"] = .array(types.map { .string($0.rawValue) })
         object["typesRequested"] = .bool(typesRequested)
         if let since { object["since"] = .string(since.description) }
         if let until { object["until"] = .string(until.description) }
@@ -161,7 +161,7 @@ public struct ExportRequest: Sendable, Equatable {
         guard let typesRequested = object["typesRequested"]?.boolValue else {
             throw Self.malformed("'typesRequested' must be a boolean")
         }
-        let types = try strings("types")
+        let types = try strings("types").map(ResourceType.init(rawValue:))
         for type in types where !ATRTypes.all.contains(type) {
             throw Self.malformed("'\(type)' is not an ATR type")
         }
@@ -192,10 +192,10 @@ public struct ExportRequest: Sendable, Equatable {
 
 /// One `_elements` entry: `element` for every type (`type` nil) or `Type.element`.
 public struct ElementSelector: Sendable, Equatable, Hashable {
-    public var type: String?
+    public var type: ResourceType?
     public var element: String
 
-    public init(type: String?, element: String) {
+    public init(type: ResourceType?, element: String) {
         self.type = type
         self.element = element
     }

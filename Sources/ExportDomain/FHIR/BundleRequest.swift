@@ -12,7 +12,7 @@ public struct BundleRequest: Sendable {
 
     public struct Entry: Sendable {
         public var method: Method
-        public var type: String
+        public var type: ResourceType
         /// The id in the URL for PUT and DELETE; the server-assigned id for POST.
         public var id: String
         public var resource: JSONObject?
@@ -91,9 +91,10 @@ public struct BundleRequest: Sendable {
             throw FHIRError.badRequest(.notSupported, "conditional requests ('\(url)') are not supported")
         }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard let type = parts.first, !type.isEmpty else {
+        guard let typeName = parts.first, !typeName.isEmpty else {
             throw FHIRError.badRequest(.invalid, "request.url '\(url)' names no resource type")
         }
+        let type = ResourceType(typeName)
         guard ResourceTypes.isStorable(type) else {
             throw FHIRError.badRequest(.notSupported, "unknown or unsupported resource type '\(type)' in request.url")
         }

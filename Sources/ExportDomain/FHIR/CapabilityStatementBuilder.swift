@@ -11,7 +11,7 @@ public enum CapabilityStatementBuilder {
         })
         let resources: [JSONValue] = ATRTypes.served.map { type in
             var resource = JSONObject([
-                ("type", .string(type)),
+                ("type", .string(type.rawValue)),
                 ("interaction", interactions),
                 ("versioning", .string("versioned-update")),
                 ("readHistory", .bool(false)),

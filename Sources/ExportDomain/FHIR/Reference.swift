@@ -1,9 +1,9 @@
 /// A literal reference to a resource on this server (`Type/id`).
 public struct ResourceKey: Sendable, Hashable, Comparable, CustomStringConvertible {
-    public var type: String
+    public var type: ResourceType
     public var id: String
 
-    public init(type: String, id: String) {
+    public init(type: ResourceType, id: String) {
         self.type = type
         self.id = id
     }
@@ -37,8 +37,9 @@ public struct ResourceKey: Sendable, Hashable, Comparable, CustomStringConvertib
                   !history[history.utf8.index(after: afterHistory)...].utf8.contains(slash) else { return nil }
         }
         let idText = String(id)
-        guard ResourceTypes.all.contains(type), ResourceID.isValid(idText) else { return nil }
-        return ResourceKey(type: type, id: idText)
+        let resourceType = ResourceType(type)
+        guard resourceType.isKnown, ResourceID.isValid(idText) else { return nil }
+        return ResourceKey(type: resourceType, id: idText)
     }
 }
 

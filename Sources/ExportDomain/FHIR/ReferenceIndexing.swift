@@ -28,7 +28,7 @@ public struct IndexedSearchValue: Sendable, Hashable {
 public enum ReferenceIndexing {
     /// Root reference elements indexed per resource type, each under the path of its own name.
     /// Every `MemberLink` must be covered here: the export finds member resources through them.
-    static let referencePaths: [String: [ReferencePath]] = [
+    static let referencePaths: [ResourceType: [ReferencePath]] = [
         "Group": [.managingEntity],
         "Coverage": MemberLink.coverage.paths,
         "Consent": MemberLink.consent.paths,
@@ -38,7 +38,7 @@ public enum ReferenceIndexing {
     ]
 
     public static func references(in resource: JSONObject, baseURL: String) -> [IndexedReference] {
-        guard let type = resource["resourceType"]?.stringValue else { return [] }
+        guard let type = resource["resourceType"]?.stringValue.map(ResourceType.init(rawValue:)) else { return [] }
         var found: [IndexedReference] = []
         var seen = Set<IndexedReference>()
         func add(_ path: ReferencePath, _ value: JSONValue?) {

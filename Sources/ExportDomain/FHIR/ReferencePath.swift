@@ -13,7 +13,7 @@ public enum ReferencePath: String, Sendable, CaseIterable {
 /// Resources of `type` that point at a member's Patient through one of `paths`: the way an
 /// export finds what belongs to a member without scanning.
 public struct MemberLink: Sendable, Equatable {
-    public var type: String
+    public var type: ResourceType
     public var paths: [ReferencePath]
 
     /// Coverages in the member's Patient compartment (the member is beneficiary, subscriber,

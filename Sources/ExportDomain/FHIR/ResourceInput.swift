@@ -25,7 +25,7 @@ public enum ResourceInput {
         guard ResourceTypes.all.contains(type) else {
             throw FHIRError.badRequest(.notSupported, "Unknown resourceType '\(type)': not a FHIR R4 resource type")
         }
-        guard ResourceTypes.isStorable(type) else {
+        guard ResourceTypes.isStorable(ResourceType(type)) else {
             throw FHIRError.badRequest(.notSupported, "Resources of type '\(type)' cannot be stored")
         }
         if let id = object["id"] {
@@ -37,7 +37,7 @@ public enum ResourceInput {
     }
 
     /// A type named in a URL: unknown types are "not found" in the REST sense.
-    public static func checkURLType(_ type: String) throws {
+    public static func checkURLType(_ type: ResourceType) throws {
         guard ResourceTypes.isStorable(type) else {
             throw FHIRError(status: 404, code: .notSupported, "Unknown or unsupported resource type '\(type)' in the URL")
         }
@@ -50,7 +50,7 @@ public enum ResourceInput {
     }
 
     /// Rules for `PUT Type/id`: the body's type and id must equal the URL's.
-    public static func checkUpdate(_ resource: JSONObject, type: String, id: String) throws {
+    public static func checkUpdate(_ resource: JSONObject, type: ResourceType, id: String) throws {
         try checkType(resource, type: type)
         guard let bodyId = resource["id"]?.stringValue else {
             throw FHIRError.badRequest(.invalid, "The resource in a PUT must have an id equal to the id in the URL ('\(id)')")
@@ -60,9 +60,9 @@ public enum ResourceInput {
         }
     }
 
-    public static func checkType(_ resource: JSONObject, type: String) throws {
+    public static func checkType(_ resource: JSONObject, type: ResourceType) throws {
         let bodyType = resource["resourceType"]?.stringValue ?? ""
-        guard bodyType == type else {
+        guard bodyType == type.rawValue else {
             throw FHIRError.badRequest(.invalid, "The resourceType '\(bodyType)' does not match the type in the URL ('\(type)')")
         }
     }

@@ -40,8 +40,8 @@ public enum ResourceTypes {
     /// Types that describe an interaction rather than data; they cannot be stored.
     public static let notStorable: Set<String> = ["Bundle", "Parameters", "OperationOutcome"]
 
-    public static func isStorable(_ type: String) -> Bool {
-        all.contains(type) && !notStorable.contains(type)
+    public static func isStorable(_ type: ResourceType) -> Bool {
+        all.contains(type.rawValue) && !notStorable.contains(type.rawValue)
     }
 }
 
@@ -54,5 +54,38 @@ public enum ResourceID {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
                 || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x2E
         }
+    }
+}
+
+/// A FHIR resource type name (`Patient`, `Coverage`, …) as a value of its own, so a type is
+/// never confused with an id, a path or free text. Any name can be held (requests name
+/// unknown ones and get a 400 that names them); `isKnown` says whether R4 defines it.
+public struct ResourceType: RawRepresentable, Sendable, Hashable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let rawValue: String
+
+    public init(rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public init(_ name: some StringProtocol) {
+        rawValue = String(name)
+    }
+
+    public init(stringLiteral value: String) {
+        rawValue = value
+    }
+
+    public var description: String { rawValue }
+
+    public static func < (lhs: ResourceType, rhs: ResourceType) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// Defined by FHIR R4.
+    public var isKnown: Bool { ResourceTypes.all.contains(rawValue) }
+}
+
+extension Array where Element == ResourceType {
+    /// The names joined for messages: `Group, Patient, Coverage`.
+    public func joined(separator: String) -> String {
+        map(\.rawValue).joined(separator: separator)
     }
 }

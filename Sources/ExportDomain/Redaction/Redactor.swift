@@ -124,9 +124,9 @@ public struct Redactor: Sendable {
 
     /// The JSON property names whose presence makes `redact` parse a resource of `type`:
     /// empty when nothing can be selected, nil when every resource is parsed.
-    public func fastPathNames(for type: String) -> [String]? {
+    public func fastPathNames(for type: ResourceType) -> [String]? {
         guard isActive else { return [] }
-        switch plans[type] ?? .always {
+        switch plans[type.rawValue] ?? .always {
         case .never: return []
         case .keys(let matcher): return matcher.names
         case .always: return nil
@@ -134,9 +134,9 @@ public struct Redactor: Sendable {
     }
 
     /// Whether the fast path alone decides that a resource is unchanged (no parsing needed).
-    public func isUnchangedWithoutParsing(type: String, json: [UInt8]) -> Bool {
+    public func isUnchangedWithoutParsing(type: ResourceType, json: [UInt8]) -> Bool {
         guard isActive else { return true }
-        switch plans[type] ?? .always {
+        switch plans[type.rawValue] ?? .always {
         case .never: return true
         case .keys(let matcher): return !matcher.occurs(in: json)
         case .always: return false
@@ -146,9 +146,9 @@ public struct Redactor: Sendable {
     /// For a resource read in parts (a big Group): whether a redaction could remove anything
     /// from its top-level property `name` with this `value` (a complete JSON value, or one
     /// element of an array value). When this is false for every part, the resource is unchanged.
-    public func mayChange(type: String, property name: String, value: UnsafeRawBufferPointer) -> Bool {
+    public func mayChange(type: ResourceType, property name: String, value: UnsafeRawBufferPointer) -> Bool {
         guard isActive else { return false }
-        switch plans[type] ?? .always {
+        switch plans[type.rawValue] ?? .always {
         case .never: return false
         case .keys(let matcher): return matcher.names.contains(name) || matcher.occurs(in: value.bindMemory(to: UInt8.self))
         case .always: return true
@@ -160,7 +160,7 @@ public struct Redactor: Sendable {
     ///   redacted resource as compact JSON with the SUBSETTED tag.
     /// - Throws: `JSONSyntaxError` for bytes that are not a JSON object, or
     ///   `FHIRPathError` (stage `evaluation`) when an expression cannot be evaluated on this resource.
-    public func redact(type: String, json: [UInt8]) throws -> [UInt8]? {
+    public func redact(type: ResourceType, json: [UInt8]) throws -> [UInt8]? {
         if isUnchangedWithoutParsing(type: type, json: json) { return nil }
         guard case .object(let resource) = try JSONParser.parse(json) else {
             throw JSONSyntaxError(offset: 0, message: "a resource must be a JSON object")
@@ -170,16 +170,16 @@ public struct Redactor: Sendable {
 
     /// Redacts a resource that is already parsed (e.g. a Group after member filtering).
     /// - Returns: nil when nothing is removed; otherwise the redacted resource, SUBSETTED.
-    public func redact(type: String, resource: JSONObject) throws -> JSONObject? {
+    public func redact(type: ResourceType, resource: JSONObject) throws -> JSONObject? {
         guard isActive else { return nil }
-        if case .never? = plans[type] { return nil }
+        if case .never? = plans[type.rawValue] { return nil }
         return try redactParsed(type: type, resource: resource)
     }
 
-    private func redactParsed(type: String, resource: JSONObject) throws -> JSONObject? {
+    private func redactParsed(type: ResourceType, resource: JSONObject) throws -> JSONObject? {
         var locations: [[JSONPathComponent]] = []
         for expression in expressions {
-            locations.append(contentsOf: try expression.selectedLocations(resource, type: type))
+            locations.append(contentsOf: try expression.selectedLocations(resource, type: type.rawValue))
         }
         guard !locations.isEmpty else { return nil }
         var result = resource

@@ -2,9 +2,9 @@
 /// manifest's output files.
 public enum ATRTypes {
     /// What every `$davinci-data-export` contains (the ATR IG's SHALL).
-    public static let required = ["Group", "Patient", "Coverage"]
+    public static let required: [ResourceType] = ["Group", "Patient", "Coverage"]
     /// Exported only when reached by following references from exported resources.
-    public static let referenced = ["Practitioner", "PractitionerRole", "Organization", "Location"]
+    public static let referenced: [ResourceType] = ["Practitioner", "PractitionerRole", "Organization", "Location"]
     public static let all = required + ["RelatedPerson"] + referenced
     /// `$davinci-data-export` also reads Consents (opt-outs), so its token must read these.
     public static let readByEveryExport = required + ["Consent"]

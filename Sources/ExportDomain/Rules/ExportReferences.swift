@@ -10,7 +10,7 @@ public enum ExportReferences {
     /// (samples/README.md says so explicitly), `Location.partOf`, `Organization.partOf`, and
     /// every reference from Practitioner, RelatedPerson or Consent. `Group.member`'s
     /// `ext-attributedProvider` is read by `ATRMembership.member` (only exported members count).
-    public static let followedElements: [String: [String]] = [
+    public static let followedElements: [ResourceType: [String]] = [
         "Group": ["managingEntity"],
         "Coverage": ["payor", "policyHolder"],
         "PractitionerRole": ["practitioner", "organization", "location"],
@@ -21,7 +21,7 @@ public enum ExportReferences {
     /// `targetTypes`, in order of appearance, without duplicates.
     public static func additionalReferences(of resource: JSONObject, baseURL: String) -> [ResourceKey] {
         guard let type = resource["resourceType"]?.stringValue,
-              let elements = followedElements[type] else { return [] }
+              let elements = followedElements[ResourceType(type)] else { return [] }
         var result: [ResourceKey] = []
         var seen = Set<ResourceKey>()
         for element in elements {
@@ -36,9 +36,9 @@ public enum ExportReferences {
     /// The same, from stored JSON: only the followed elements are parsed (the rest is skipped
     /// over), so a Patient costs a scan and a million-member Group no memory.
     @inlinable
-    public static func additionalReferences<Source: ByteSource>(type: String, json source: Source, baseURL: String) -> [ResourceKey] {
+    public static func additionalReferences<Source: ByteSource>(type: ResourceType, json source: Source, baseURL: String) -> [ResourceKey] {
         guard let elements = followedElements[type], let scan = ResourceScan(source) else { return [] }
-        var properties: [(String, JSONValue)] = [("resourceType", .string(type))]
+        var properties: [(String, JSONValue)] = [("resourceType", .string(type.rawValue))]
         for element in elements {
             if let range = scan.value(element), let value = try? JSONParser.parse(source.bytes(range)) {
                 properties.append((element, value))

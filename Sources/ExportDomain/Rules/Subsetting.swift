@@ -39,7 +39,7 @@ public enum Subsetting {
     /// When no selector applies, the resource is returned unchanged. When anything was
     /// removed, the result carries the `SUBSETTED` tag and `changed` is true. Key order is kept.
     public static func applyElements(_ resource: JSONObject, selectors: [ElementSelector]) -> (JSONObject, changed: Bool) {
-        let type = resource["resourceType"]?.stringValue
+        let type = resource["resourceType"]?.stringValue.map(ResourceType.init(rawValue:))
         var keep = Set<String>()
         var applies = false
         for selector in selectors where selector.type == nil || selector.type == type {

@@ -196,35 +196,35 @@ public struct ScopeSet: Sendable, Equatable {
     }
 
     /// Whether every permission in `permissions` is granted for `type`, by one scope or several.
-    public func allows(_ type: String, _ permissions: SMARTPermissions) -> Bool {
+    public func allows(_ type: ResourceType, _ permissions: SMARTPermissions) -> Bool {
         var granted: SMARTPermissions = []
-        for scope in scopes where scope.covers(type) { granted.formUnion(scope.permissions) }
+        for scope in scopes where scope.covers(type.rawValue) { granted.formUnion(scope.permissions) }
         return granted.isSuperset(of: permissions)
     }
 
     /// Read access for export: v1 `.read` or v2 `r` (`s` alone is search, not read).
-    public func canRead(_ type: String) -> Bool {
+    public func canRead(_ type: ResourceType) -> Bool {
         allows(type, .read)
     }
 
     /// Write access for one FHIR interaction; v1 `.write` and `.*` include all three.
-    public func canWrite(_ type: String, action: WriteAction) -> Bool {
+    public func canWrite(_ type: ResourceType, action: WriteAction) -> Bool {
         allows(type, action.permission)
     }
 
     /// The types of `types` the token can read, in their order.
-    public func readableTypes(among types: [String]) -> [String] {
+    public func readableTypes(among types: [ResourceType]) -> [ResourceType] {
         types.filter(canRead)
     }
 
     /// The types of `types` the token cannot read, in their order (for a 403 naming the
     /// missing scopes, see `readScope(for:)`).
-    public func missingRead(_ types: [String]) -> [String] {
+    public func missingRead(_ types: [ResourceType]) -> [ResourceType] {
         types.filter { !canRead($0) }
     }
 
     /// The v1 scope that grants reading `type`, e.g. `system/Consent.read`.
-    public static func readScope(for type: String) -> String {
+    public static func readScope(for type: ResourceType) -> String {
         "system/\(type).read"
     }
 }

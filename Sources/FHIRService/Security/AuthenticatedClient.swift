@@ -16,18 +16,18 @@ struct Access {
     var clientId: String? { client?.clientId }
 
     /// 403 naming every missing read scope.
-    func requireRead(_ types: [String]) throws {
+    func requireRead(_ types: [ResourceType]) throws {
         guard let client else { return }
         let missing = client.scopes.missingRead(types)
         guard missing.isEmpty else {
             throw FHIRError(status: 403, code: .forbidden,
                             "The access token lacks read access to \(missing.joined(separator: ", ")) (e.g. scope "
-                                + missing.map { "system/\($0).read" }.joined(separator: " ") + ")")
+                                + missing.map(ScopeSet.readScope(for:)).joined(separator: " ") + ")")
         }
     }
 
     /// v1 `write` covers all three actions; v2 needs the action's letter.
-    func requireWrite(_ type: String, action: WriteAction) throws {
+    func requireWrite(_ type: ResourceType, action: WriteAction) throws {
         guard let client else { return }
         guard client.scopes.canWrite(type, action: action) else {
             throw FHIRError(status: 403, code: .forbidden,
