@@ -44,7 +44,7 @@ extension FHIRService {
         guard let client = access.client else { return exportRequest.types }
         switch exportRequest.operation {
         case .davinciDataExport:
-            try access.requireRead(ATRTypes.readByEveryExport + exportRequest.types)
+            try access.requireRead(TaskAccess.requiredReads(exportRequest))
             return exportRequest.types
         case .export:
             if exportRequest.typesRequested {
@@ -73,9 +73,8 @@ extension FHIRService {
 
     func exportStatus(_ request: HTTPRequest, access: Access) throws -> HTTPResponse {
         let taskId = try taskIdParameter(request)
-        guard let task = try database.task(taskId), access.owns(task) else {
-            throw FHIRError.notFound("No export task '\(taskId)'")
-        }
+        let task = try requireTaskAccess(try database.task(taskId), access: access,
+                                         notFound: FHIRError.notFound("No export task '\(taskId)'"))
         switch request.method {
         case "GET", "HEAD":
             return try statusResponse(task)
@@ -144,9 +143,10 @@ extension FHIRService {
         guard names.count == 1, let name = names.first else {
             throw FHIRError.badRequest(.required, "The filename parameter is required once")
         }
-        guard let task = try database.task(taskId), access.owns(task), task.state == .complete,
-              let manifest = task.storedManifest, manifest.fileNames.contains(name) else {
-            throw FHIRError.notFound("No file '\(name)' in export task '\(taskId)'")
+        let notFound = FHIRError.notFound("No file '\(name)' in export task '\(taskId)'")
+        let task = try requireTaskAccess(try database.task(taskId), access: access, notFound: notFound)
+        guard task.state == .complete, let manifest = task.storedManifest, manifest.fileNames.contains(name) else {
+            throw notFound
         }
         return HTTPResponse(status: 200, headers: [
             HTTPHeader("Content-Type", "application/fhir+ndjson"),

@@ -19,11 +19,13 @@ struct Access {
     func requireRead(_ types: [ResourceType]) throws {
         guard let client else { return }
         let missing = client.scopes.missingRead(types)
-        guard missing.isEmpty else {
-            throw FHIRError(status: 403, code: .forbidden,
-                            "The access token lacks read access to \(missing.joined(separator: ", ")) (e.g. scope "
-                                + missing.map(ScopeSet.readScope(for:)).joined(separator: " ") + ")")
-        }
+        guard missing.isEmpty else { throw Self.missingRead(missing) }
+    }
+
+    static func missingRead(_ missing: [ResourceType]) -> FHIRError {
+        FHIRError(status: 403, code: .forbidden,
+                  "The access token lacks read access to \(missing.joined(separator: ", ")) (e.g. scope "
+                      + missing.map(ScopeSet.readScope(for:)).joined(separator: " ") + ")")
     }
 
     /// v1 `write` covers all three actions; v2 needs the action's letter.
@@ -43,9 +45,4 @@ struct Access {
         }
     }
 
-    /// Another client's task does not exist as far as this client can tell.
-    func owns(_ task: ExportTask) -> Bool {
-        guard let client else { return true }
-        return task.clientId == client.clientId
-    }
 }

@@ -2,7 +2,8 @@ import ExportDomain
 import Storage
 
 /// nginx's `auth_request` for `/files/…`: the signed URL got the request this far; here the
-/// bearer token must belong to the task's owner. nginx passes only 401/403 on, so "not yours"
+/// bearer token must belong to the task's owner, who must still be registered for the Group
+/// and still read what the export needs (`TaskAccess`). nginx passes only 401/403 on, so "not yours"
 /// is a 403 carrying `X-Deny-Status: 404`, which nginx turns into a 404.
 enum FileDownloadAuthorization {
     static let path = FileDownloadAuthorizationPath.path
@@ -17,10 +18,14 @@ extension FHIRService {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0].isEmpty, "/" + parts[1] == FileURLSigner.pathPrefix,
               !path.contains("%"), !parts.contains(".."), !parts.contains("."),
-              let task = try database.task(String(parts[2])), task.state == .complete, access.owns(task),
+              let task = try database.task(String(parts[2])), task.state == .complete,
               let manifest = task.storedManifest, manifest.fileNames.contains(String(parts[3])) else {
             return notFound
         }
-        return HTTPResponse(status: 204)
+        switch try taskAccess(task, access: access) {
+        case .allowed: return HTTPResponse(status: 204)
+        case .notFound: return notFound
+        case .missingReads(let missing): throw Access.missingRead(missing)
+        }
     }
 }
