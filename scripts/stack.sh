@@ -33,7 +33,9 @@ cmdline() { tr "\0" " " 2>/dev/null < "/proc/$1/cmdline"; }
 is_our_program() { # pid program
     local program="" environment
     IFS= read -r -d "" program 2>/dev/null < "/proc/$1/cmdline" || true
-    [ "$program" = "$bin/$2" ] || return 1
+    # Earlier versions of this script started the programs by a relative path.
+    [[ $program == /* ]] || program=$(cd "/proc/$1/cwd" 2>/dev/null && realpath -m "$program") || return 1
+    [ "$(realpath -m "$program")" = "$(realpath -m "$bin/$2")" ] || return 1
     environment=$(tr "\0" "\n" 2>/dev/null < "/proc/$1/environ") || return 1
     grep -Fxq "ATR_INSTANCE_SETTINGS=$ATR_INSTANCE_SETTINGS" <<<"$environment"
 }

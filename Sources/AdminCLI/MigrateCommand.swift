@@ -18,7 +18,13 @@ struct MigrateCommand: ParsableCommand {
     func run() throws {
         let settings = ConfigurationLoader.loadOrExit(program: "atrctl")
         let database = try ConfigurationLoader.openDatabase(settings, migrating: true)
-        let (from, to) = try database.migrate()
+        let from: Int, to: Int
+        do {
+            (from, to) = try database.migrate()
+        } catch let error as SchemaVersionError {
+            FileHandle.standardError.write(Data("atrctl: \(settings.databasePath): \(error)\n".utf8))
+            throw ExitCode(78)
+        }
         print(from == to ? "database \(settings.databasePath): schema already at version \(to)"
                          : "database \(settings.databasePath): schema migrated from version \(from) to \(to)")
     }

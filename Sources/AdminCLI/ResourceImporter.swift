@@ -108,9 +108,10 @@ final class ResourceImporter {
                         updated += 1
                     }
                 case .failed(let error as FHIRError):
-                    report(path, nil, error.diagnostics)
+                    let located = error.diagnostics.hasPrefix("entry[") ? error.diagnostics : "entry[\(index)]: \(error.diagnostics)"
+                    report(path, nil, located)
                 case .failed(let error):
-                    throw ImportStopped(location: "\(path): entry[\(index)]", reason: "\(error); the entries before it were written")
+                    throw ImportStopped(location: "\(path): entry[\(index)]", reason: "\(error); the batch's other entries were each tried on their own")
                 }
             }
         } else {

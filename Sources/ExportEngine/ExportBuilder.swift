@@ -175,8 +175,9 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// A referenced Practitioner, PractitionerRole, Organization or Location of a requested
     /// type, written once; its own references are followed up to the configured depth.
     private func exportAdditional(_ key: ResourceKey, depth: Int) throws {
+        // Only provider-directory types: a reference must never carry a non-member's Patient out.
         guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth,
-              wanted.contains(key.type) else { return }
+              ExportReferences.targetTypes.contains(key.type), wanted.contains(key.type) else { return }
         if let previous = followedDepth[key], previous <= depth { return }
         followedDepth[key] = depth
         guard let row = try snapshot.currentResource(key) else { return }

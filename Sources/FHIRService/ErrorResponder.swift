@@ -26,6 +26,9 @@ public enum ErrorResponder {
             return renderable(OAuthError(status: error.status, error: code.rawValue, description: error.diagnostics,
                                          retryAfter: error.headers.first { $0.name == "Retry-After" }.flatMap { Int($0.value) }),
                               dialect: dialect, logger: logger)
+        case let error as FailedTaskOutcome:
+            // The task's failure was logged when it failed; polling it is not a new one.
+            return error
         case let error as RenderableError:
             if error.status >= 500 { logger.error("request failed", metadata: ["error": "\(error)"]) }
             return error

@@ -20,7 +20,7 @@ final class PublicBaseURLTests: XCTestCase {
     func testAnythingElseIsAConfigurationErrorNamingTheKey() {
         for url in ["localhost:8443/fhir", "ftp://h/fhir", "https://h", "https://h/", "https:///fhir", "https://h:0/fhir",
                     "https://h:70000/fhir", "https://h:x/fhir", "https://u@h/fhir", "https://[::1/fhir", "https://[::1]x/fhir",
-                    "https://h/fhir?x=1", "https://h/fhir#f", "https://h:/fhir"] {
+                    "https://h/fhir?x=1", "https://h/fhir#f", "https://h:/fhir", "https://h:+443/fhir", "https://h:٤٤٣/fhir"] {
             XCTAssertThrowsError(try PublicBaseURL(parsing: url), url) { error in
                 XCTAssertEqual((error as? ConfigurationError)?.key, "PublicBaseUrl", url)
                 XCTAssertTrue("\(error)".contains(url), "\(error)")

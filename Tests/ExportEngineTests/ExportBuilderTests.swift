@@ -56,7 +56,8 @@ final class ExportBuilderTests: XCTestCase {
         func lines(_ type: ResourceType) -> [String] { manifest.filter { $0.type == type }.flatMap { files.lines($0.name) } }
     }
 
-    private func export(_ world: [String] = world, unreadable: [String: String] = [:], group: String = "atr", types: [ResourceType] = ATRTypes.all,
+    private func export(_ world: [String] = world, unreadable: [String: String] = [:], failGroupReads: Error? = nil,
+                        group: String = "atr", types: [ResourceType] = ATRTypes.all,
                         configure: (inout Settings) -> Void = { _ in }, request adjust: (inout ExportRequest) -> Void = { _ in },
                         checkpoint: @escaping (String) throws -> Void = { _ in }) throws -> Result {
         var settings = try SettingsBuilder.build(layers: [], environment: ["ATR_PublicBaseUrl": InMemorySnapshot.baseURL])
@@ -65,7 +66,9 @@ final class ExportBuilderTests: XCTestCase {
         adjust(&request)
         let files = InMemoryFiles()
         let output = NDJSONOutput(files: files, maxFileSize: settings.bulkDataExport.maxFileSize)
-        let builder = ExportBuilder(settings: settings, snapshot: try InMemorySnapshot(world, unreadableGroups: unreadable), request: request, now: Self.now,
+        let snapshot = try InMemorySnapshot(world, unreadableGroups: unreadable)
+        snapshot.groupReadFailure = failGroupReads
+        let builder = ExportBuilder(settings: settings, snapshot: snapshot, request: request, now: Self.now,
                                     output: output, redactor: settings.atrRedactor(), checkpoint: checkpoint)
         let errors = try builder.build()
         return Result(files: files, manifest: try output.finish(typeOrder: ATRTypes.all), errors: errors)
@@ -213,6 +216,26 @@ final class ExportBuilderTests: XCTestCase {
         XCTAssertEqual(manifest.map(\.count), [1, 2, 2, 1])
         XCTAssertEqual(files.lines("contentPatient-3.ndjson"), [String(repeating: "x", count: 40)])
         XCTAssertTrue(files.files.allSatisfy(\.file.closed))
+    }
+
+    func testSplittingKeepsEachFilesCountWhenTypesInterleave() throws {
+        let files = InMemoryFiles()
+        let output = NDJSONOutput(files: files, maxFileSize: 100)
+        let line = Array(repeating: UInt8(ascii: "x"), count: 40)
+        for type: ResourceType in ["Patient", "Group", "Patient", "Patient", "Group", "Patient"] {
+            try output.write(type: type, line: line)
+        }
+        let manifest = try output.finish(typeOrder: ATRTypes.all)
+        XCTAssertEqual(manifest.map(\.name), ["contentGroup.ndjson", "contentPatient.ndjson", "contentPatient-2.ndjson"])
+        XCTAssertEqual(manifest.map(\.count), [2, 2, 2])
+        XCTAssertEqual(manifest.map { files.lines($0.name).count }, [2, 2, 2])
+    }
+
+    func testAGroupReadFailureEndsTheExportWithThatError() throws {
+        struct StorageFailed: Error {}
+        XCTAssertThrowsError(try export(failGroupReads: StorageFailed())) { error in
+            XCTAssertTrue(error is StorageFailed, "\(error)")
+        }
     }
 
     func testTheCheckpointRunsEveryBatchAndCanStopTheExport() throws {

@@ -32,9 +32,14 @@ final class InMemorySnapshot: ExportSource {
         }
     }
 
+    /// Set to make every Group read fail the way a storage error does (zeros after it).
+    var groupReadFailure: Error?
+
     func group(_ key: ResourceKey) throws -> InMemoryGroup? {
         guard key.type == "Group", let stored = resources[key] else { return nil }
-        return InMemoryGroup(bytes: stored.json, lastUpdated: stored.lastUpdated)
+        let group = InMemoryGroup(bytes: stored.json, lastUpdated: stored.lastUpdated)
+        group.readFailure = groupReadFailure
+        return group
     }
 
     func currentResource(_ key: ResourceKey) throws -> (lastUpdated: FHIRInstant, json: [UInt8])? {

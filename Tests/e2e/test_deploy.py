@@ -203,6 +203,10 @@ def test_systemd_units_agree_with_each_other_and_nginx(systemd_dir, repo_root, t
     assert re.search(r"^ExecStart=/usr/local/bin/atr-scheduler --once$", once, re.MULTILINE)
     assert re.search(r"^Type=oneshot$", once, re.MULTILINE)
 
+    # Exit 78 (configuration or schema, e.g. `atrctl migrate` not run) must not loop on restarts.
+    for unit in ("atr-fcgi.service", "atr-scheduler.service"):
+        assert re.search(r"^RestartPreventExitStatus=78$", (systemd_dir / unit).read_text(), re.MULTILINE), unit
+
 
 def test_sysusers_and_tmpfiles_create_the_directories(systemd_dir, tmp_path):
     """systemd-sysusers and systemd-tmpfiles, run against a throwaway --root, accept the files
@@ -301,7 +305,7 @@ def test_nginx_site_config_passes_nginx_t(repo_root, tmp_path):
     site = render_production_site(repo_root, tmp_path, "--set", f"ssl_certificate={cert}",
                                   "--set", f"ssl_certificate_key={key}")
     for line in ("server_name atr.example.org;", "listen 80;", "listen [::]:80;",
-                 "return 301 https://$host$request_uri;",
+                 "return 301 https://atr.example.org$request_uri;",
                  "listen 443 ssl http2;", "listen [::]:443 ssl http2;",
                  f"ssl_certificate {cert};", f"ssl_certificate_key {key};",
                  "client_max_body_size 104857600;",

@@ -1,5 +1,5 @@
-"""A task that fails tells its client why in stable words, and nothing else (README "Export
-tasks"): a full disk and a read-only task directory end the task Failed with a 500
+"""A task that fails tells its client why in stable words, and nothing else (README "Decisions a user
+could trip over", Export, failed tasks): a full disk and a read-only task directory end the task Failed with a 500
 OperationOutcome naming the cause, its temporary files are removed, the scheduler keeps
 running and the next task completes. The technical detail (errno text, paths) is in the
 scheduler's log, never in the client's answer.

@@ -156,6 +156,6 @@ def test_a_batch_bundle_commits_the_good_entries_and_reports_the_bad(instance, t
     proc = run_import(instance, bundle)
 
     assert proc.returncode == 1, proc
-    assert f"{bundle}: Patient/never-existed is not known" in proc.stderr.decode(), proc
+    assert f"{bundle}: entry[1]: Patient/never-existed is not known" in proc.stderr.decode(), proc
     assert "imported 2 resources (2 created, 0 updated) from 1 file(s)" in proc.stdout.decode(), proc
     assert stored_ids(instance, "Patient") == ["b1", "b2"]

@@ -14,6 +14,7 @@ public enum NginxTemplate {
             "task_files": absolute(settings.taskFileStoragePath),
             "working_directory": workingDirectory,
             "public_base_url": settings.publicBaseURL,
+            "public_origin": settings.publicBase.origin,
             "signed_url_secret": settings.signedURLSecret,
             "files_auth_request": settings.smart.enabled && settings.bulkDataExport.requiresAccessToken
                 ? "auth_request \(FileDownloadAuthorizationPath.path);" : "# requiresAccessToken is off: the signed URL suffices",
@@ -113,13 +114,15 @@ public enum NginxSite: String, CaseIterable, Sendable {
                 "ssl_certificate_key": "/etc/ssl/private/\(serverName).key",
                 "nginx_snippets": snippets,
                 "secure_link_secret_conf": "\(snippets)/secure-link-secret.conf",
-                "http_redirect_server": """
+                // To the configured origin, so a non-default HTTPS port is kept; none when the
+                // HTTPS server itself is on port 80.
+                "http_redirect_server": port == "80" ? "# HTTPS listens on port 80: no plain-HTTP redirect." : """
                     # Plain HTTP only redirects to HTTPS.
                     server {
                         listen 80;
                         listen [::]:80;
                         server_name \(serverName);
-                        return 301 https://$host$request_uri;
+                        return 301 \(try need("public_origin"))$request_uri;
                     }
                     """,
                 "strict_transport_security": #"add_header Strict-Transport-Security "max-age=63072000" always;"#,

@@ -46,7 +46,8 @@ public struct PublicBaseURL: Sendable, Equatable, CustomStringConvertible {
         guard !host.isEmpty, !host.contains(":") || host.hasPrefix("[") else { throw invalid("must name a host") }
         let port: Int
         if let portText {
-            guard let number = Int(portText), (1...65535).contains(number), portText.allSatisfy(\.isASCII) else {
+            guard !portText.isEmpty, portText.allSatisfy({ ("0"..."9").contains($0) }), let number = Int(portText),
+                  (1...65535).contains(number) else {
                 throw invalid("has an invalid port")
             }
             port = number

@@ -1,5 +1,3 @@
-/// SMART v2 permissions (`c`reate, `r`ead, `u`pdate, `d`elete, `s`earch). SMART v1 `read`
-/// means `r` + `s`, `write` means `c` + `u` + `d`, `*` all five.
 /// A write interaction, as SMART v2 names it: `c` create, `u` update, `d` delete.
 public enum WriteAction: Character, Sendable, CaseIterable {
     case create = "c", update = "u", delete = "d"
@@ -16,6 +14,8 @@ public enum WriteAction: Character, Sendable, CaseIterable {
     public var word: String { "\(self)" }
 }
 
+/// SMART v2 permissions (`c`reate, `r`ead, `u`pdate, `d`elete, `s`earch). SMART v1 `read`
+/// means `r` + `s`, `write` means `c` + `u` + `d`, `*` all five.
 public struct SMARTPermissions: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8
 
