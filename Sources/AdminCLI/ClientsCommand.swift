@@ -39,7 +39,7 @@ struct ClientsCommand: ParsableCommand {
         }
 
         func run() throws {
-            let database = AdminDatabase.open(ConfigurationLoader.loadOrExit(program: "atrctl"))
+            let database = ConfigurationLoader.openDatabaseOrExit(ConfigurationLoader.loadOrExit(program: "atrctl"), program: "atrctl")
             _ = try ScopeGrant.grant(requested: scope, allowed: scope)
             var stored: [UInt8]?
             if let jwks {
@@ -64,7 +64,7 @@ struct ClientsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The registered clients.")
 
         func run() throws {
-            let database = AdminDatabase.open(ConfigurationLoader.loadOrExit(program: "atrctl"))
+            let database = ConfigurationLoader.openDatabaseOrExit(ConfigurationLoader.loadOrExit(program: "atrctl"), program: "atrctl")
             for client in try database.allClients() {
                 let keys = client.jwksURL ?? "\((try? JWKSet(json: JSONParser.parse(client.jwks ?? [])))?.keys.count ?? 0) inline key(s)"
                 print("\(client.id)  scopes: \(client.scopes)  groups: \(client.groups.joined(separator: ","))  keys: \(keys)")
@@ -79,7 +79,7 @@ struct ClientsCommand: ParsableCommand {
         var id: String
 
         func run() throws {
-            let database = AdminDatabase.open(ConfigurationLoader.loadOrExit(program: "atrctl"))
+            let database = ConfigurationLoader.openDatabaseOrExit(ConfigurationLoader.loadOrExit(program: "atrctl"), program: "atrctl")
             guard try database.removeClient(id) else { throw ValidationFailure("no client '\(id)'") }
             print("removed client \(id)")
         }
@@ -100,7 +100,7 @@ struct TokenCommand: ParsableCommand {
 
     func run() throws {
         let settings = ConfigurationLoader.loadOrExit(program: "atrctl")
-        let database = AdminDatabase.open(settings)
+        let database = ConfigurationLoader.openDatabaseOrExit(settings, program: "atrctl")
         guard let registered = try database.client(client) else { throw ValidationFailure("no client '\(client)'") }
         let security = try SecurityContext(settings: settings.smart, logger: Logger(label: "atrctl"))
         guard let signer = security.signer else { throw ValidationFailure("the built-in authorization server is off") }

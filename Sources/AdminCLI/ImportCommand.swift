@@ -26,7 +26,7 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let settings = ConfigurationLoader.loadOrExit(program: "atrctl")
-        let database = AdminDatabase.open(settings)
+        let database = ConfigurationLoader.openDatabaseOrExit(settings, program: "atrctl")
         let importer = ResourceImporter(database: database, batchSize: batchSize)
         let started = Date()
         var stopped: ImportStopped?
@@ -53,7 +53,7 @@ struct ReindexCommand: ParsableCommand {
 
     func run() throws {
         let settings = ConfigurationLoader.loadOrExit(program: "atrctl")
-        let database = AdminDatabase.open(settings)
+        let database = ConfigurationLoader.openDatabaseOrExit(settings, program: "atrctl")
         let progress = ProgressReporter(label: "reindex", total: nil)
         let count = try database.reindexAll { progress.update(done: Int64($0), count: $0) }
         progress.finish()

@@ -22,23 +22,9 @@ struct MigrateCommand: ParsableCommand {
         do {
             (from, to) = try database.migrate()
         } catch let error as SchemaVersionError {
-            FileHandle.standardError.write(Data("atrctl: \(settings.databasePath): \(error)\n".utf8))
-            throw ExitCode(78)
+            ConfigurationLoader.exitForConfiguration("atrctl", "\(settings.databasePath): \(error)")
         }
         print(from == to ? "database \(settings.databasePath): schema already at version \(to)"
                          : "database \(settings.databasePath): schema migrated from version \(from) to \(to)")
-    }
-}
-
-/// The database for an atrctl command other than `migrate`: one whose schema is this build's,
-/// or the process ends with the reason (exit 78), as the servers do.
-enum AdminDatabase {
-    static func open(_ settings: Settings) -> Database {
-        do {
-            return try ConfigurationLoader.openDatabase(settings)
-        } catch {
-            FileHandle.standardError.write(Data("atrctl: \(settings.databasePath): \(error)\n".utf8))
-            exit(78)
-        }
     }
 }

@@ -17,7 +17,7 @@ struct TasksCommand: ParsableCommand {
         var limit = 50
 
         func run() throws {
-            let database = AdminDatabase.open(ConfigurationLoader.loadOrExit(program: "atrctl"))
+            let database = ConfigurationLoader.openDatabaseOrExit(ConfigurationLoader.loadOrExit(program: "atrctl"), program: "atrctl")
             for task in try database.tasks(limit: limit) {
                 print("\(task.id)  \(task.state.rawValue.padding(9))  \(task.createdAt)  \(task.progress ?? "")")
             }
@@ -31,7 +31,7 @@ struct TasksCommand: ParsableCommand {
         var id: String
 
         func run() throws {
-            let database = AdminDatabase.open(ConfigurationLoader.loadOrExit(program: "atrctl"))
+            let database = ConfigurationLoader.openDatabaseOrExit(ConfigurationLoader.loadOrExit(program: "atrctl"), program: "atrctl")
             guard let task = try database.task(id) else { throw ValidationFailure("no task '\(id)'") }
             print("id: \(task.id)\nstate: \(task.state.rawValue)\nclient: \(task.clientId ?? "-")\ncreated: \(task.createdAt)")
             print("attempts: \(task.attempts)\nprogress: \(task.progress ?? "-")\ntransactionTime: \(task.transactionTime?.description ?? "-")")

@@ -10,7 +10,7 @@ let arguments = CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()
 var settings = ConfigurationLoader.loadOrExit(program: "atr-fcgi")
 LogSetup.bootstrap(settings)
 if let threads = arguments.threads { settings.fastCGIThreads = threads }
-ConfigurationLoader.requireDatabaseOrExit(settings, program: "atr-fcgi")
+ConfigurationLoader.openDatabaseOrExit(settings, program: "atr-fcgi")
 let logger = Logger(label: "atr-fcgi")
 let security: SecurityContext
 do {

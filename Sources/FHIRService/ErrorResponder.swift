@@ -21,33 +21,30 @@ public enum ErrorResponder {
     public static func renderable(_ error: Error, dialect: Dialect = .fhir, logger: Logger) -> RenderableError {
         switch error {
         case let error as FHIRError where dialect == .oauth:
-            // OAuth clients read `{"error": …}` only: a FHIR error at the token endpoint says the same in their terms.
-            let code: OAuthError.Code = error.status == 503 ? .temporarilyUnavailable : error.status >= 500 ? .serverError : .invalidRequest
-            return renderable(OAuthError(status: error.status, error: code.rawValue, description: error.diagnostics,
-                                         retryAfter: error.headers.first { $0.name == "Retry-After" }.flatMap { Int($0.value) }),
-                              dialect: dialect, logger: logger)
+            return renderable(oauth(error), dialect: dialect, logger: logger)
         case let error as FailedTaskOutcome:
             // The task's failure was logged when it failed; polling it is not a new one.
             return error
         case let error as RenderableError:
             if error.status >= 500 { logger.error("request failed", metadata: ["error": "\(error)"]) }
             return error
+        // These two are logged here, so they are returned as rendered, not through the cases above.
         case let error as StorageError where error.isBusy:
             logger.warning("database busy", metadata: ["error": "\(error)"])
-            switch dialect {
-            case .fhir:
-                return FHIRError(status: 503, code: .transient, "The database is busy; retry shortly", headers: [HTTPHeader("Retry-After", "1")])
-            case .oauth:
-                return OAuthError(status: 503, error: OAuthError.Code.temporarilyUnavailable.rawValue,
-                                  description: "the server is busy; retry shortly", retryAfter: 1)
-            }
+            let busy = FHIRError(status: 503, code: .transient, "The database is busy; retry shortly", headers: [HTTPHeader("Retry-After", "1")])
+            return dialect == .oauth ? oauth(busy) : busy
         default:
             logger.error("unexpected error", metadata: ["error": "\(error)"])
-            switch dialect {
-            case .fhir: return FHIRError(status: 500, code: .exception, "Internal server error")
-            case .oauth: return OAuthError(.serverError, "internal server error")
-            }
+            let failure = FHIRError(status: 500, code: .exception, "Internal server error")
+            return dialect == .oauth ? oauth(failure) : failure
         }
+    }
+
+    /// OAuth clients read `{"error": …}` only: a FHIR error at the token endpoint says the same in their terms.
+    private static func oauth(_ error: FHIRError) -> OAuthError {
+        let code: OAuthError.Code = error.status == 503 ? .temporarilyUnavailable : error.status >= 500 ? .serverError : .invalidRequest
+        return OAuthError(status: error.status, error: code.rawValue, description: error.diagnostics,
+                          retryAfter: error.headers.first { $0.name == "Retry-After" }.flatMap { Int($0.value) })
     }
 
     public static func bodyTooLarge(limit: Int) -> FHIRError {

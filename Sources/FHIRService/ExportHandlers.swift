@@ -42,23 +42,16 @@ extension FHIRService {
     private func exportTypes(_ exportRequest: ExportRequest, access: Access) throws -> [ResourceType] {
         try access.requireGroup(exportRequest.groupId)
         guard let client = access.client else { return exportRequest.types }
-        switch exportRequest.operation {
-        case .davinciDataExport:
-            try access.requireRead(TaskAccess.requiredReads(exportRequest))
-            return exportRequest.types
-        case .export:
-            if exportRequest.typesRequested {
-                try access.requireRead(exportRequest.types)
-                return exportRequest.types
-            } else {
-                let readable = client.scopes.readableTypes(among: ATRTypes.all)
-                guard !readable.isEmpty else {
-                    throw FHIRError(status: 403, code: .forbidden, "The access token can read none of the exportable types ("
-                                    + ATRTypes.all.joined(separator: ", ") + ")")
-                }
-                return readable
+        if exportRequest.operation == .export && !exportRequest.typesRequested {
+            let readable = client.scopes.readableTypes(among: ATRTypes.all)
+            guard !readable.isEmpty else {
+                throw FHIRError(status: 403, code: .forbidden, "The access token can read none of the exportable types ("
+                                + ATRTypes.all.joined(separator: ", ") + ")")
             }
+            return readable
         }
+        try access.requireRead(TaskAccess.requiredReads(exportRequest))
+        return exportRequest.types
     }
 
     func statusURL(_ taskId: String) -> String {

@@ -26,9 +26,15 @@ public enum ConfigurationLoader {
         do {
             return try load(readSecret: readSecret)
         } catch {
-            FileHandle.standardError.write(Data("\(program): \(error)\n".utf8))
-            exit(78)
+            exitForConfiguration(program, "\(error)")
         }
+    }
+
+    /// Ends the process with EX_CONFIG (78): what is wrong is in the configuration or the
+    /// database's schema, so restarting cannot help (the systemd units do not).
+    public static func exitForConfiguration(_ program: String, _ message: String) -> Never {
+        FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))
+        exit(78)
     }
 
     private static func readFile(_ path: String, required: Bool) throws -> [UInt8] {
@@ -54,14 +60,14 @@ public enum ConfigurationLoader {
         return database
     }
 
-    /// For a process's start: opens the database once to check its schema, or ends the process
-    /// with the reason (exit 78, EX_CONFIG), so a server never runs on a schema it does not know.
-    public static func requireDatabaseOrExit(_ settings: Settings, program: String) {
+    /// The database with this build's schema, or the process ends with the reason (exit 78):
+    /// the servers call it once at start, so they never run on a schema they do not know.
+    @discardableResult
+    public static func openDatabaseOrExit(_ settings: Settings, program: String) -> Database {
         do {
-            _ = try openDatabase(settings)
+            return try openDatabase(settings)
         } catch {
-            FileHandle.standardError.write(Data("\(program): \(settings.databasePath): \(error)\n".utf8))
-            exit(78)
+            exitForConfiguration(program, "\(settings.databasePath): \(error)")
         }
     }
 }

@@ -19,7 +19,7 @@ struct SchedulerCommand: ParsableCommand {
         let settings = ConfigurationLoader.loadOrExit(program: "atr-scheduler")
         LogSetup.bootstrap(settings)
         let logger = Logger(label: "atr-scheduler")
-        ConfigurationLoader.requireDatabaseOrExit(settings, program: "atr-scheduler")
+        ConfigurationLoader.openDatabaseOrExit(settings, program: "atr-scheduler")
         let loop: SchedulerLoop
         do {
             loop = try SchedulerLoop(settings: settings, logger: logger)

@@ -20,7 +20,7 @@ extension Database {
     /// Records that a resource is in this export; false when it already was (each resource once).
     /// Kept in a temporary table rather than in memory, so memory stays flat in the export's size.
     public func markExported(_ key: ResourceKey) throws -> Bool {
-        try connection.run("INSERT OR IGNORE INTO temp.export_seen (type, id) VALUES (?, ?)", [.text(key.type.rawValue), .text(key.id)])
+        try connection.run("INSERT OR IGNORE INTO temp.export_seen (type, id) VALUES (?, ?)", [.type(key.type), .text(key.id)])
         return connection.changes == 1
     }
 
@@ -28,7 +28,7 @@ extension Database {
     public func currentResource(_ key: ResourceKey) throws -> (lastUpdated: FHIRInstant, json: [UInt8])? {
         try connection.query(
             "SELECT last_updated, json FROM resources WHERE type = ? AND id = ? AND deleted = 0",
-            [.text(key.type.rawValue), .text(key.id)]
+            [.type(key.type), .text(key.id)]
         ) { ($0.instant(0), $0.blob(1)) }.first
     }
 
@@ -37,7 +37,7 @@ extension Database {
     public func currentResourceBlob(_ key: ResourceKey, windowSize: Int = 1 << 20) throws -> ResourceBlob? {
         guard let row = try connection.query(
             "SELECT rowid, last_updated FROM resources WHERE type = ? AND id = ? AND deleted = 0",
-            [.text(key.type.rawValue), .text(key.id)], { ($0.integer(0), $0.instant(1)) }
+            [.type(key.type), .text(key.id)], { ($0.integer(0), $0.instant(1)) }
         ).first else { return nil }
         var blob: OpaquePointer?
         let rc = sqlite3_blob_open(connection.handle, "main", "resources", "json", row.0, 0, &blob)
@@ -60,7 +60,7 @@ extension Database {
             WHERE target_type = ? AND target_id = ? AND source_type = ? AND path IN (\(placeholders))
             ORDER BY source_id
             """,
-            [.text(target.type.rawValue), .text(target.id), .text(sourceType.rawValue)] + link.paths.map { .text($0.rawValue) }
+            [.type(target.type), .text(target.id), .type(sourceType)] + link.paths.map { .text($0.rawValue) }
         ) { ResourceKey(type: sourceType, id: $0.text(0) ?? "") }
     }
 }

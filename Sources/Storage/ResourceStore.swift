@@ -53,7 +53,7 @@ public final class Database {
     public func read(_ key: ResourceKey) throws -> ReadResult {
         let rows = try connection.query(
             "SELECT version_id, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?",
-            [.text(key.type.rawValue), .text(key.id)]
+            [.type(key.type), .text(key.id)]
         ) { row in
             (Int(row.integer(0)), row.instant(1), row.integer(2) != 0, row.blob(3))
         }
@@ -65,7 +65,7 @@ public final class Database {
     private func currentVersion(_ key: ResourceKey) throws -> (version: Int, deleted: Bool)? {
         try connection.query(
             "SELECT version_id, deleted FROM resources WHERE type = ? AND id = ?",
-            [.text(key.type.rawValue), .text(key.id)]
+            [.type(key.type), .text(key.id)]
         ) { (Int($0.integer(0)), $0.integer(1) != 0) }.first
     }
 
@@ -83,7 +83,7 @@ public final class Database {
             ON CONFLICT (type, id) DO UPDATE SET version_id = excluded.version_id,
                 last_updated = excluded.last_updated, deleted = 0, json = excluded.json
             """,
-            [.text(key.type.rawValue), .text(key.id), .int(version), .instant(now), .blob(json)]
+            [.type(key.type), .text(key.id), .int(version), .instant(now), .blob(json)]
         )
         try index(stamped, key: key)
         let stored = StoredResource(key: key, versionId: version, lastUpdated: now, json: json)
@@ -97,15 +97,15 @@ public final class Database {
         let version = existing.version + 1
         try connection.run(
             "UPDATE resources SET version_id = ?, last_updated = ?, deleted = 1, json = NULL WHERE type = ? AND id = ?",
-            [.int(version), .instant(now), .text(key.type.rawValue), .text(key.id)]
+            [.int(version), .instant(now), .type(key.type), .text(key.id)]
         )
         try removeIndex(key)
         return .deleted(versionId: version)
     }
 
     private func removeIndex(_ key: ResourceKey) throws {
-        try connection.run("DELETE FROM refs WHERE source_type = ? AND source_id = ?", [.text(key.type.rawValue), .text(key.id)])
-        try connection.run("DELETE FROM search_values WHERE type = ? AND id = ?", [.text(key.type.rawValue), .text(key.id)])
+        try connection.run("DELETE FROM refs WHERE source_type = ? AND source_id = ?", [.type(key.type), .text(key.id)])
+        try connection.run("DELETE FROM search_values WHERE type = ? AND id = ?", [.type(key.type), .text(key.id)])
     }
 
     private func index(_ resource: JSONObject, key: ResourceKey) throws {
@@ -113,13 +113,13 @@ public final class Database {
         for reference in ReferenceIndexing.references(in: resource, baseURL: baseURL) {
             try connection.run(
                 "INSERT OR IGNORE INTO refs (source_type, source_id, path, target_type, target_id) VALUES (?, ?, ?, ?, ?)",
-                [.text(key.type.rawValue), .text(key.id), .text(reference.path.rawValue), .text(reference.target.type.rawValue), .text(reference.target.id)]
+                [.type(key.type), .text(key.id), .text(reference.path.rawValue), .type(reference.target.type), .text(reference.target.id)]
             )
         }
         for value in ReferenceIndexing.searchValues(in: resource) {
             try connection.run(
                 "INSERT INTO search_values (type, id, parameter, system, value) VALUES (?, ?, ?, ?, ?)",
-                [.text(key.type.rawValue), .text(key.id), .text(value.parameter), value.system.map(SQLValue.text) ?? .null, .text(value.value)]
+                [.type(key.type), .text(key.id), .text(value.parameter), value.system.map(SQLValue.text) ?? .null, .text(value.value)]
             )
         }
     }
@@ -133,7 +133,7 @@ public final class Database {
         while true {
             let batch = try connection.query(
                 "SELECT type, id, json FROM resources WHERE deleted = 0 AND (type, id) > (?, ?) ORDER BY type, id LIMIT ?",
-                [.text(after.type.rawValue), .text(after.id), .int(batchSize)]
+                [.type(after.type), .text(after.id), .int(batchSize)]
             ) { (ResourceKey(type: ResourceType(rawValue: $0.text(0) ?? ""), id: $0.text(1) ?? ""), $0.blob(2)) }
             guard let last = batch.last else { break }
             try writeTransaction {

@@ -146,6 +146,8 @@ public enum SQLValue: Sendable {
 
     public static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
 
+    public static func type(_ value: ResourceType) -> SQLValue { .text(value.rawValue) }
+
     /// Every point in time is stored as INTEGER milliseconds since the Unix epoch.
     public static func instant(_ value: FHIRInstant) -> SQLValue { .integer(value.millisecondsSinceEpoch) }
 }

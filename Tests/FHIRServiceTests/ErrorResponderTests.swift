@@ -25,7 +25,7 @@ final class ErrorResponderTests: XCTestCase {
         XCTAssertEqual(oauth.header("Retry-After"), "1")
         XCTAssertEqual(oauth.header("Pragma"), "no-cache")
         XCTAssertEqual(String(decoding: oauth.body, as: UTF8.self),
-                       #"{"error":"temporarily_unavailable","error_description":"the server is busy; retry shortly"}"#)
+                       #"{"error":"temporarily_unavailable","error_description":"The database is busy; retry shortly"}"#)
     }
 
     func testAnUnexpectedErrorRevealsNothingInEachDialect() {
@@ -35,7 +35,7 @@ final class ErrorResponderTests: XCTestCase {
         XCTAssertEqual(fhir.3, #"{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"exception","diagnostics":"Internal server error"}]}"#)
         let oauth = parts(ErrorResponder.response(for: Secret(), dialect: .oauth, logger: logger))
         XCTAssertEqual(oauth.0, 500)
-        XCTAssertEqual(oauth.3, #"{"error":"server_error","error_description":"internal server error"}"#)
+        XCTAssertEqual(oauth.3, #"{"error":"server_error","error_description":"Internal server error"}"#)
     }
 
     func testErrorsRenderThemselves() {
