@@ -27,8 +27,9 @@ scripts/python-env.sh
 trap 'scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
 scripts/stack.sh start
 "$BIN_DIR/atrctl" import samples/atr-sample.json
-# The suite's admin client: every scope, every Group; tests mint its tokens with `atrctl token`.
-scripts/dev-client.sh "$BIN_DIR" e2e-admin "$STATE_DIR/clients" "system/*.read system/*.write"
+# The suite's admin client (loads data, reads everything): every scope, every Group; tests mint
+# its tokens with `atrctl token`.
+scripts/dev-client.sh "$BIN_DIR" e2e-admin "$STATE_DIR/clients" "system/*.read system/*.write" admin
 export ATR_TEST_CLIENT=e2e-admin
 export ATR_BASE="https://localhost:$port/fhir"
 export ATR_CA="$STATE_DIR/tls/ca.pem"

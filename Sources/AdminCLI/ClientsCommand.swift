@@ -33,9 +33,15 @@ struct ClientsCommand: ParsableCommand {
         @Option(name: .customLong("group"), help: "A Group id the client may export (repeatable); `*` for all.")
         var groups: [String] = []
 
+        @Option(help: "provider (default): sees only what its Groups' exports disclose; admin: loads data, reads everything and the audit trail.")
+        var role: String = ClientRole.provider.rawValue
+
         func validate() throws {
             guard (jwks == nil) != (jwksURL == nil) else { throw ValidationError("give exactly one of --jwks and --jwks-url") }
             guard !id.isEmpty, id.count <= 255 else { throw ValidationError("--id must be 1 to 255 characters") }
+            guard ClientRole(rawValue: role) != nil else {
+                throw ValidationError("--role must be one of \(ClientRole.allCases.map(\.rawValue).joined(separator: ", ")), not '\(role)'")
+            }
         }
 
         func run() throws {
@@ -55,8 +61,9 @@ struct ClientsCommand: ParsableCommand {
                 stored = JSONValue.object(JSONObject([("keys", .array(set.keys.map(\.json)))])).serialized()
             }
             try database.saveClient(RegisteredClient(id: id, jwks: stored, jwksURL: jwksURL, scopes: scope,
-                                                     groups: groups, createdAt: SystemClock.now()))
-            print("registered client \(id)")
+                                                     groups: groups, role: ClientRole(rawValue: role) ?? .provider,
+                                                     createdAt: SystemClock.now()))
+            print("registered client \(id) (\(role))")
         }
     }
 
@@ -67,7 +74,7 @@ struct ClientsCommand: ParsableCommand {
             let database = ConfigurationLoader.openDatabaseOrExit(ConfigurationLoader.loadOrExit(program: "atrctl"), program: "atrctl")
             for client in try database.allClients() {
                 let keys = client.jwksURL ?? "\((try? JWKSet(json: JSONParser.parse(client.jwks ?? [])))?.keys.count ?? 0) inline key(s)"
-                print("\(client.id)  scopes: \(client.scopes)  groups: \(client.groups.joined(separator: ","))  keys: \(keys)")
+                print("\(client.id)  role: \(client.role.rawValue)  scopes: \(client.scopes)  groups: \(client.groups.joined(separator: ","))  keys: \(keys)")
             }
         }
     }

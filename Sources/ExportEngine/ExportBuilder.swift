@@ -21,6 +21,8 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// at which their references were followed. Bounded by the provider directory, not by members.
     private var followedDepth: [ResourceKey: Int] = [:]
     private var errors: [JSONValue] = []
+    /// Members left out because they opted out (for the audit trail: how many, never which).
+    public private(set) var optedOutMembers = 0
 
     /// `checkpoint` is called with the progress text every `BatchSize` resources; it throws
     /// (`ExportAbandoned`) to stop the export, e.g. when the task was cancelled.
@@ -88,6 +90,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             }
             guard complete else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
         }
+        optedOutMembers = optedOut.count
         if groupWanted {
             for property in scan.properties where property.key != "member" && !redactionMayChangeGroup {
                 redactionMayChangeGroup = group.bytes(property.value).withUnsafeBytes {

@@ -12,7 +12,8 @@ enum RequestAdapter {
         let path = parameters["DOCUMENT_URI"] ?? ((parameters["SCRIPT_NAME"] ?? "") + (parameters["PATH_INFO"] ?? ""))
         return HTTPRequest(method: parameters["REQUEST_METHOD"] ?? "GET", path: path,
                            query: parameters["QUERY_STRING"] ?? "", headers: headers, body: body,
-                           originalURI: parameters["ATR_ORIGINAL_URI"])
+                           originalURI: parameters["ATR_ORIGINAL_URI"],
+                           remoteAddress: parameters["REMOTE_ADDR"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// `ACCEPT_ENCODING` → `accept-encoding`, on bytes (this runs for every header of every request).

@@ -9,14 +9,16 @@ extension FHIRService {
         }
         let newId = environment.newId
         let bundle = try BundleRequest.parse(request.body) { newId() }
+        var writes: [AccessPolicy.Write] = []
         for case .success(let entry) in bundle.entries {
             let key = ResourceKey(type: entry.type, id: entry.id)
             switch entry.method {
-            case .post: try access.requireWrite(entry.type, action: .create)
-            case .put: try access.requireWrite(entry.type, action: try writeAction(key))
-            case .delete: try access.requireWrite(entry.type, action: .delete)
+            case .post: writes.append(AccessPolicy.Write(entry.type, .create))
+            case .put: writes.append(AccessPolicy.Write(entry.type, try writeAction(key)))
+            case .delete: writes.append(AccessPolicy.Write(entry.type, .delete))
             }
         }
+        try access.require(.bundle(writes), notFound: FHIRError.notFound("No FHIR endpoint here"))
         let results = try BundleExecutor(database: database, baseURL: settings.publicBaseURL).execute(bundle, now: environment.now())
         let responses = results.map { result -> JSONValue in
             switch result {

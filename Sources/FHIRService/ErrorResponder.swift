@@ -12,8 +12,11 @@ public enum ErrorResponder {
     }
 
     public static func response(for error: Error, dialect: Dialect = .fhir, logger: Logger) -> HTTPResponse {
-        let rendered = renderable(error, dialect: dialect, logger: logger)
-        return HTTPResponse(status: rendered.status, headers: [HTTPHeader("Content-Type", rendered.mediaType)] + rendered.headers,
+        response(rendering: renderable(error, dialect: dialect, logger: logger))
+    }
+
+    public static func response(rendering rendered: RenderableError) -> HTTPResponse {
+        HTTPResponse(status: rendered.status, headers: [HTTPHeader("Content-Type", rendered.mediaType)] + rendered.headers,
                             body: rendered.body.serialized())
     }
 

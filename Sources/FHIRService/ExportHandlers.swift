@@ -20,13 +20,17 @@ extension FHIRService {
         )
         let types = try exportTypes(exportRequest, access: access)
         guard case .found = try database.read(ResourceKey(type: "Group", id: groupId)) else {
-            throw FHIRError.notFound("Group/\(groupId) is not known")
+            throw Self.unknownGroup(groupId)
         }
         let taskId = environment.newId()
         let task = exportRequest.exporting(types)
+        let now = environment.now()
         try database.writeTransaction {
-            try database.createTask(id: taskId, clientId: access.clientId, request: task.toJSON().serialized(), now: environment.now())
+            try database.createTask(id: taskId, clientId: access.clientId, request: task.toJSON().serialized(), now: now)
+            try database.appendAudit(ExportAudit.accepted(taskId: taskId, groupId: groupId, clientId: access.clientId,
+                                                          address: access.audit.address, now: now))
         }
+        access.audit.written = true
         logger.info("export queued", metadata: ["task-id": "\(taskId)", "group-id": "\(groupId)"])
         let outcome = OperationOutcome.single(severity: .information, code: .informational,
                                               diagnostics: "The export of Group/\(groupId) was accepted as task \(taskId)")
@@ -37,21 +41,27 @@ extension FHIRService {
     /// Group, Patient, Coverage and Consent plus every requested type. The `$export` alias serves
     /// generic clients (smart-fetch asks only for compartment types and the provider types): it
     /// needs read on the requested types, and without `_type` exports the ATR types the token
-    /// can read. Opt-outs are honoured either way. The Group must be one the client is registered for.
-    /// Returns the types the export writes.
+    /// can read. Opt-outs are honoured either way. A Group the client may not reach answers as an
+    /// unknown one. Returns the types the export writes.
     private func exportTypes(_ exportRequest: ExportRequest, access: Access) throws -> [ResourceType] {
-        try access.requireGroup(exportRequest.groupId)
-        guard let client = access.client else { return exportRequest.types }
+        let groupId = exportRequest.groupId
+        guard let principal = access.principal else { return exportRequest.types }
         if exportRequest.operation == .export && !exportRequest.typesRequested {
-            let readable = client.scopes.readableTypes(among: ATRTypes.all)
+            try access.require(.exportGroup(groupId: groupId, reads: []), notFound: Self.unknownGroup(groupId))
+            let readable = principal.scopes.readableTypes(among: ATRTypes.all)
             guard !readable.isEmpty else {
                 throw FHIRError(status: 403, code: .forbidden, "The access token can read none of the exportable types ("
                                 + ATRTypes.all.joined(separator: ", ") + ")")
             }
             return readable
         }
-        try access.requireRead(TaskAccess.requiredReads(exportRequest))
+        try access.require(.exportGroup(groupId: groupId, reads: TaskAccess.requiredReads(exportRequest)),
+                           notFound: Self.unknownGroup(groupId))
         return exportRequest.types
+    }
+
+    static func unknownGroup(_ groupId: String) -> FHIRError {
+        FHIRError.notFound("Group/\(groupId) is not known")
     }
 
     func statusURL(_ taskId: String) -> String {
@@ -72,7 +82,7 @@ extension FHIRService {
         case "GET", "HEAD":
             return try statusResponse(task)
         case "DELETE":
-            return try cancel(taskId)
+            return try cancel(task, access: access)
         default:
             throw ErrorResponder.methodNotAllowed(request.method, allowed: ["GET", "DELETE"])
         }
@@ -114,10 +124,16 @@ extension FHIRService {
         }
     }
 
-    private func cancel(_ taskId: String) throws -> HTTPResponse {
-        guard try database.cancelTask(taskId, nowMilliseconds: environment.now().millisecondsSinceEpoch) else {
+    private func cancel(_ task: ExportTask, access: Access) throws -> HTTPResponse {
+        let taskId = task.id
+        let now = environment.now()
+        let groupId = try? ExportRequest(json: try JSONParser.parse(task.request)).groupId
+        let audit = ExportAudit.cancelled(taskId: taskId, groupId: groupId, clientId: access.clientId,
+                                          address: access.audit.address, now: now)
+        guard try database.cancelTask(taskId, nowMilliseconds: now.millisecondsSinceEpoch, audit: audit) else {
             throw FHIRError.notFound("No export task '\(taskId)' to cancel")
         }
+        access.audit.written = true
         // The row says cancelled first, so a scheduler finishing right now removes its own files too.
         let files = TaskFiles(root: settings.taskFileStoragePath)
         files.remove(files.finalDirectory(taskId))
@@ -141,6 +157,7 @@ extension FHIRService {
         guard task.state == .complete, let manifest = task.storedManifest, manifest.fileNames.contains(name) else {
             throw notFound
         }
+        access.audit.entities.append(.file(task: taskId, name: name))
         return HTTPResponse(status: 200, headers: [
             HTTPHeader("Content-Type", "application/fhir+ndjson"),
             HTTPHeader("X-Accel-Redirect", "/_task_files/\(taskId)/\(name)"),

@@ -22,19 +22,26 @@ public final class FHIRService {
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let audit = RequestAudit(address: request.remoteAddress)
+        if request.path == "/auth/token" { return token(request, audit: audit) }
+        let response: HTTPResponse
+        var reason: String?
         do {
-            return try route(request)
+            response = try route(request, audit: audit)
         } catch {
-            return ErrorResponder.response(for: error, logger: logger)
+            let rendered = ErrorResponder.renderable(error, logger: logger)
+            reason = (rendered as? FHIRError)?.diagnostics
+            response = ErrorResponder.response(rendering: rendered)
         }
+        return finishAudit(audit, response: response, reason: reason, dialect: .fhir)
     }
 
-    /// The request routes, relative to the FHIR base path.
-    private func route(_ request: HTTPRequest) throws -> HTTPResponse {
-        switch request.path {
-        case "/auth/token": return token(request)
-        case FileDownloadAuthorization.path: return try authorizeFileDownload(request)
-        default: break
+    /// The request routes, relative to the FHIR base path. Each sets the audit action it is
+    /// recorded under before anything can refuse it.
+    private func route(_ request: HTTPRequest, audit: RequestAudit) throws -> HTTPResponse {
+        if request.path == FileDownloadAuthorization.path {
+            audit.action = .fileDownload
+            return try authorizeFileDownload(request, audit: audit)
         }
         guard let segments = relativeSegments(request.path) else {
             throw FHIRError.notFound("No FHIR endpoint at '\(request.path)'; the FHIR base is \(settings.publicBaseURL)")
@@ -51,9 +58,18 @@ public final class FHIRService {
             try allow(request, ["GET", "HEAD"])
             return smartConfiguration()
         }
-        let access = Access(client: try security.authenticate(authorization: request.header("authorization"), now: environment.now()))
+        audit.action = Self.auditAction(method: request.method, segments: segments)
+        if segments.count >= 2, segments[0] == "Group", !segments[1].hasPrefix("$") {
+            audit.entities = [.group(segments[1])]
+        } else if segments.count >= 2, !segments[1].hasPrefix("$"), ResourceID.isValid(segments[1]) {
+            audit.entities = [.resource(ResourceKey(type: ResourceType(segments[0]), id: segments[1]))]
+        }
+        let access = try access(request, audit: audit)
         if let operation = segments.last, operation.hasPrefix("$") {
             return try routeOperation(request, segments: segments, access: access)
+        }
+        if segments.first == "AuditEvent" {
+            return try routeAuditTrail(request, segments: segments, access: access)
         }
         switch (request.method, segments.count) {
         case ("POST", 0):
@@ -67,20 +83,48 @@ public final class FHIRService {
             default: throw ErrorResponder.methodNotAllowed(request.method, allowed: ["GET", "POST"])
             }
         case (_, 2):
-            let key = ResourceKey(type: ResourceType(segments[0]), id: segments[1])
-            try ResourceInput.checkURLType(key.type)
-            try ResourceInput.checkURLId(key.id)
+            let key = try resourceKey(segments)
             switch request.method {
             case "GET", "HEAD": return try read(key, access: access)
             case "PUT": return try update(request, key: key, access: access)
             case "DELETE": return try delete(key, access: access)
             default: throw ErrorResponder.methodNotAllowed(request.method, allowed: ["GET", "PUT", "DELETE"])
             }
+        case (_, 3) where segments[2] == "_history", (_, 4) where segments[2] == "_history":
+            let key = try resourceKey(segments)
+            try allow(request, ["GET", "HEAD"])
+            return try segments.count == 3 ? history(key, access: access) : versionRead(key, versionId: segments[3], access: access)
         default:
             if segments.isEmpty {
                 throw ErrorResponder.methodNotAllowed(request.method, allowed: ["POST"])
             }
             throw FHIRError.notFound("No FHIR endpoint at '\(request.path)'")
+        }
+    }
+
+    private func resourceKey(_ segments: [String]) throws -> ResourceKey {
+        let key = ResourceKey(type: ResourceType(segments[0]), id: segments[1])
+        try ResourceInput.checkURLType(key.type)
+        try ResourceInput.checkURLId(key.id)
+        return key
+    }
+
+    /// What a request under the base is recorded as in the audit trail.
+    static func auditAction(method: String, segments: [String]) -> AuditAction {
+        let isRead = method == "GET" || method == "HEAD"
+        switch segments.last {
+        case "$exportstatus"?: return method == "DELETE" ? .exportCancel : .exportStatus
+        case "$exportfilerequest"?: return .fileDownload
+        case let operation? where operation.hasPrefix("$"): return .exportKickoff
+        default: break
+        }
+        switch segments.count {
+        case 1...2 where segments[0] == "AuditEvent" && isRead: return .auditQuery
+        case 1 where isRead: return .search
+        case 2 where isRead: return .read
+        case 3 where isRead: return .history
+        case 4 where isRead: return .read
+        default: return .write
         }
     }
 

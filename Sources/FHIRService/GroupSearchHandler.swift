@@ -1,14 +1,15 @@
 import ExportDomain
 import Storage
 
-/// `GET {base}/Group?identifier=[system|]value&name=prefix`: find attribution lists.
+/// `GET {base}/Group?identifier=[system|]value&name=prefix`: find attribution lists (only those
+/// the client may see).
 extension FHIRService {
     func search(_ request: HTTPRequest, type: ResourceType, access: Access) throws -> HTTPResponse {
         guard type == "Group" else {
-            throw FHIRError(status: 405, code: .notSupported, "Search is supported on Group only, not on \(type)",
+            throw FHIRError(status: 405, code: .notSupported, "Search is supported on Group and AuditEvent only, not on \(type)",
                             headers: [HTTPHeader("Allow", "POST")])
         }
-        try access.requireRead(["Group"])
+        try access.require(.groupSearch, notFound: FHIRError.notFound("No Groups"))
         guard let items = request.queryItems else {
             throw FHIRError.badRequest(.invalid, "The query string is not validly percent-encoded")
         }
@@ -30,7 +31,9 @@ extension FHIRService {
                 throw FHIRError.badRequest(.notSupported, "Unknown or unsupported search parameter '\(parameter)' (supported: identifier, name)")
             }
         }
-        let groups = try database.searchGroups(identifier: identifier, namePrefix: name)
+        // A Group the client may not see is left out as if it did not exist.
+        let groups = try database.searchGroups(identifier: identifier, namePrefix: name) { access.allows(.group(id: $0)) }
+        access.audit.entities = groups.map { .group($0.key.id) } + [AuditEntity(.query, "Group?" + request.query)]
         // The stored bytes are spliced in as they are, without re-parsing large Groups.
         var body: [UInt8] = Array(#"{"resourceType":"Bundle","type":"searchset","total":"#.utf8)
         body += Array(String(groups.count).utf8)

@@ -13,14 +13,18 @@ public struct HTTPRequest: Sendable {
     /// For nginx's `auth_request` subrequest: the URI of the request being authorised
     /// (the FastCGI parameter `ATR_ORIGINAL_URI`, set only by that internal location).
     public var originalURI: String?
+    /// The client's network address as nginx saw it (`REMOTE_ADDR`), for the audit trail.
+    public var remoteAddress: String?
 
-    public init(method: String, path: String, query: String, headers: [String: String], body: [UInt8], originalURI: String? = nil) {
+    public init(method: String, path: String, query: String, headers: [String: String], body: [UInt8], originalURI: String? = nil,
+                remoteAddress: String? = nil) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
         self.originalURI = originalURI
+        self.remoteAddress = remoteAddress
     }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }

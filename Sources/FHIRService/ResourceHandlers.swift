@@ -4,7 +4,7 @@ import Storage
 /// FHIR REST interactions on single resources: read, create, update, delete.
 extension FHIRService {
     func read(_ key: ResourceKey, access: Access) throws -> HTTPResponse {
-        try access.requireRead([key.type])
+        try requireVisible(key, access: access)
         switch try database.read(key) {
         case .found(let stored):
             return .fhir(200, bytes: stored.json, headers: versionHeaders(stored))
@@ -17,7 +17,7 @@ extension FHIRService {
     }
 
     func create(_ request: HTTPRequest, type: ResourceType, access: Access) throws -> HTTPResponse {
-        try access.requireWrite(type, action: .create)
+        try access.require(.write(type, .create), notFound: FHIRError.notFound("\(type) is not known"))
         var resource = try resourceBody(request)
         try ResourceInput.checkType(resource, type: type)
         resource["id"] = nil
@@ -28,7 +28,7 @@ extension FHIRService {
     }
 
     func update(_ request: HTTPRequest, key: ResourceKey, access: Access) throws -> HTTPResponse {
-        try access.requireWrite(key.type, action: try writeAction(key))
+        try access.require(.write(key.type, try writeAction(key)), notFound: FHIRError.notFound("\(key) is not known"))
         let resource = try resourceBody(request)
         try ResourceInput.checkUpdate(resource, type: key.type, id: key.id)
         let now = environment.now()
@@ -37,7 +37,7 @@ extension FHIRService {
     }
 
     func delete(_ key: ResourceKey, access: Access) throws -> HTTPResponse {
-        try access.requireWrite(key.type, action: .delete)
+        try access.require(.write(key.type, .delete), notFound: FHIRError.notFound("\(key) is not known"))
         let now = environment.now()
         switch try database.writeTransaction({ try database.delete(key, now: now) }) {
         case .deleted(let versionId):
@@ -47,6 +47,24 @@ extension FHIRService {
         case .missing:
             throw FHIRError.notFound("\(key) is not known")
         }
+    }
+
+    /// Read, version read and history of `key` are allowed, or throws exactly what a missing
+    /// resource answers (`AccessPolicy`: a provider sees only what its Groups' exports disclose).
+    func requireVisible(_ key: ResourceKey, access: Access) throws {
+        let notFound = FHIRError.notFound("\(key) is not known")
+        let request: AccessPolicy.Request
+        switch key.type {
+        case "Group":
+            request = .group(id: key.id)
+        case let type where AccessPolicy.memberTypes.contains(type):
+            // Gathering the evidence reads Groups and Consents: only for providers with the scope.
+            let needsEvidence = access.principal.map { $0.role == .provider && $0.scopes.missingRead([type]).isEmpty } ?? false
+            request = .memberResource(type, exportedBy: needsEvidence ? try exportingGroups(of: key, access: access) : [])
+        default:
+            request = .resource(key.type)
+        }
+        try access.require(request, notFound: notFound)
     }
 
     /// A PUT creates or updates depending on whether the resource exists now.

@@ -47,7 +47,12 @@ final class SchedulerLoop {
         return try database.claimTask(owner: owner, nowMilliseconds: nowMilliseconds, leaseMilliseconds: leaseMilliseconds,
                                       retryLimit: limit) { taskId, attempts in
             logger.error("export task abandoned", metadata: ["task-id": "\(taskId)", "attempts": "\(attempts)"])
-            return ExportFailureReason.retriesExhausted(attempts: attempts, retryLimit: limit).operationOutcome.serialized()
+            let reason = ExportFailureReason.retriesExhausted(attempts: attempts, retryLimit: limit)
+            let task = try? database.task(taskId)
+            let groupId = task.flatMap { try? ExportRequest(json: try JSONParser.parse($0.request)).groupId }
+            return (reason.operationOutcome.serialized(),
+                    ExportAudit.failed(taskId: taskId, groupId: groupId, clientId: task?.clientId, reason: reason.diagnostics,
+                                       now: SystemClock.now()))
         }
     }
 
@@ -56,9 +61,11 @@ final class SchedulerLoop {
         logger[metadataKey: "task-id"] = "\(lease.taskId)"
         logger.info("export started", metadata: ["attempt": "\(lease.attempt)"])
         var building: String?
+        var task: ExportTask?
         do {
-            guard let task = try database.task(lease.taskId) else { return }
-            let request = try ExportRequest(json: try JSONParser.parse(task.request))
+            guard let found = try database.task(lease.taskId) else { return }
+            task = found
+            let request = try ExportRequest(json: try JSONParser.parse(found.request))
             building = try files.prepareBuilding(lease)
             let output = NDJSONOutput(files: DirectoryFiles(directory: building!), maxFileSize: settings.bulkDataExport.maxFileSize)
             let transactionTime = SystemClock.now()
@@ -88,7 +95,10 @@ final class SchedulerLoop {
                                           progress: "publishing") else { throw ExportAbandoned() }
             try files.publish(lease)
             building = nil
-            if try database.completeTask(lease, manifest: manifest.storedJSON().serialized(), nowMilliseconds: nowMilliseconds) {
+            let audit = ExportAudit.completed(taskId: lease.taskId, request: request, clientId: found.clientId, manifest: manifest,
+                                              optedOutMembers: builder.optedOutMembers, now: SystemClock.now())
+            if try database.completeTask(lease, manifest: manifest.storedJSON().serialized(), nowMilliseconds: nowMilliseconds,
+                                         audit: audit) {
                 logger.info("export complete", metadata: ["files": "\(written.count)"])
             } else {
                 // Cancelled while publishing: the files must not stay reachable.
@@ -100,7 +110,10 @@ final class SchedulerLoop {
         } catch {
             logger.error("export failed", metadata: ["error": "\(error)"])
             let reason = ExportFailureReason(classifying: error)
-            try? database.failTask(lease, outcome: reason.operationOutcome.serialized(), nowMilliseconds: nowMilliseconds)
+            let groupId = task.flatMap { try? ExportRequest(json: try JSONParser.parse($0.request)).groupId }
+            let audit = ExportAudit.failed(taskId: lease.taskId, groupId: groupId, clientId: task?.clientId,
+                                           reason: reason.diagnostics, now: SystemClock.now())
+            try? database.failTask(lease, outcome: reason.operationOutcome.serialized(), nowMilliseconds: nowMilliseconds, audit: audit)
         }
         if let building { files.remove(building) }
     }
@@ -112,6 +125,9 @@ final class SchedulerLoop {
         let expired = try database.expireFinishedTasks(finishedBefore: cutoff)
         for taskId in expired { files.remove(files.finalDirectory(taskId)) }
         if !expired.isEmpty { logger.info("purged expired tasks", metadata: ["count": "\(expired.count)"]) }
+        let auditCutoff = FHIRInstant(millisecondsSinceEpoch: nowMilliseconds - Int64(settings.audit.retentionSeconds) * 1000)
+        let purged = try database.purgeAudit(recordedBefore: auditCutoff)
+        if purged > 0 { logger.info("purged audit records past Audit.RetentionPeriod", metadata: ["count": "\(purged)"]) }
         let live = try database.taskIdsWithFiles()
         let building = try database.activeTaskIds()
         files.removeOrphans(keeping: live, building: building)

@@ -10,14 +10,17 @@ public struct RegisteredClient: Sendable, Equatable {
     public var scopes: String
     /// Group ids the client may export; `*` = all.
     public var groups: [String]
+    public var role: ClientRole
     public var createdAt: FHIRInstant
 
-    public init(id: String, jwks: [UInt8]?, jwksURL: String?, scopes: String, groups: [String], createdAt: FHIRInstant) {
+    public init(id: String, jwks: [UInt8]?, jwksURL: String?, scopes: String, groups: [String], role: ClientRole,
+                createdAt: FHIRInstant) {
         self.id = id
         self.jwks = jwks
         self.jwksURL = jwksURL
         self.scopes = scopes
         self.groups = groups
+        self.role = role
         self.createdAt = createdAt
     }
 }
@@ -27,12 +30,12 @@ extension Database {
         try writeTransaction {
             try connection.run(
                 """
-                INSERT INTO clients (id, jwks, jwks_url, scopes, groups, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO clients (id, jwks, jwks_url, scopes, groups, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET jwks = excluded.jwks, jwks_url = excluded.jwks_url,
-                    scopes = excluded.scopes, groups = excluded.groups
+                    scopes = excluded.scopes, groups = excluded.groups, role = excluded.role
                 """,
                 [.text(client.id), client.jwks.map(SQLValue.blob) ?? .null, client.jwksURL.map(SQLValue.text) ?? .null,
-                 .text(client.scopes), .text(client.groups.joined(separator: " ")), .instant(client.createdAt)]
+                 .text(client.scopes), .text(client.groups.joined(separator: " ")), .text(client.role.rawValue), .instant(client.createdAt)]
             )
         }
     }
@@ -46,10 +49,11 @@ extension Database {
     }
 
     private func clients(where clause: String, _ parameters: [SQLValue]) throws -> [RegisteredClient] {
-        try connection.query("SELECT id, jwks, jwks_url, scopes, groups, created_at FROM clients \(clause)", parameters) { row in
+        try connection.query("SELECT id, jwks, jwks_url, scopes, groups, role, created_at FROM clients \(clause)", parameters) { row in
             RegisteredClient(id: row.text(0) ?? "", jwks: row.isNull(1) ? nil : row.blob(1), jwksURL: row.text(2),
                              scopes: row.text(3) ?? "", groups: (row.text(4) ?? "").split(separator: " ").map(String.init),
-                             createdAt: row.instant(5))
+                             // A role this build does not know gets the narrower access.
+                             role: row.text(5).flatMap(ClientRole.init(rawValue:)) ?? .provider, createdAt: row.instant(6))
         }
     }
 

@@ -64,3 +64,19 @@ extension Database {
         ) { ResourceKey(type: sourceType, id: $0.text(0) ?? "") }
     }
 }
+
+extension Database {
+    /// Resources that `source` points at through one of `paths`, of type `targetType`, in id order:
+    /// the reverse of `referencing`, e.g. the Patients a Coverage belongs to.
+    public func referenced(from source: ResourceKey, paths: [ReferencePath], targetType: ResourceType) throws -> [ResourceKey] {
+        let placeholders = Array(repeating: "?", count: paths.count).joined(separator: ", ")
+        return try connection.query(
+            """
+            SELECT DISTINCT target_id FROM refs
+            WHERE source_type = ? AND source_id = ? AND path IN (\(placeholders)) AND target_type = ?
+            ORDER BY target_id
+            """,
+            [.type(source.type), .text(source.id)] + paths.map { .text($0.rawValue) } + [.type(targetType)]
+        ) { ResourceKey(type: targetType, id: $0.text(0) ?? "") }
+    }
+}

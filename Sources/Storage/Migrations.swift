@@ -114,6 +114,36 @@ enum Migrations {
         ALTER TABLE clients DROP COLUMN created_at;
         ALTER TABLE clients RENAME COLUMN created_at_ms TO created_at;
         """,
+        // 4: client roles (every existing client is a provider until registered again with
+        // `--role admin`), and the audit trail: append-only (updates are refused by triggers;
+        // only the retention purge deletes), its entities searchable by value.
+        """
+        ALTER TABLE clients ADD COLUMN role TEXT NOT NULL DEFAULT 'provider';
+
+        CREATE TABLE audit_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            recorded INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            client_id TEXT,
+            address TEXT,
+            details TEXT NOT NULL
+        );
+        CREATE INDEX audit_events_by_recorded ON audit_events (recorded);
+        CREATE INDEX audit_events_by_client ON audit_events (client_id, id);
+        CREATE TABLE audit_entities (
+            event_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (event_id, position)
+        ) WITHOUT ROWID;
+        CREATE INDEX audit_entities_by_value ON audit_entities (value, event_id);
+        CREATE TRIGGER audit_events_append_only BEFORE UPDATE ON audit_events
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        CREATE TRIGGER audit_entities_append_only BEFORE UPDATE ON audit_entities
+            BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+        """,
     ]
 
     /// The schema version this build reads and writes.

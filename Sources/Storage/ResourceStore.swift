@@ -151,7 +151,9 @@ public final class Database {
 
     /// Groups matching every given criterion: `identifier` (system and value; a nil system
     /// matches any) and `name` (case-insensitive prefix).
-    public func searchGroups(identifier: (system: String?, value: String)?, namePrefix: String?) throws -> [StoredResource] {
+    /// Only Groups whose id `include` accepts are read: the others' JSON (big lists) is never loaded.
+    public func searchGroups(identifier: (system: String?, value: String)?, namePrefix: String?,
+                             include: (String) -> Bool = { _ in true }) throws -> [StoredResource] {
         var conditions: [String] = []
         var parameters: [SQLValue] = []
         if let identifier {
@@ -174,9 +176,11 @@ public final class Database {
         return try connection.query(
             "SELECT r.id, r.version_id, r.last_updated, r.json FROM resources r WHERE \(whereClause) ORDER BY r.id",
             parameters
-        ) { row in
-            StoredResource(key: ResourceKey(type: "Group", id: row.text(0) ?? ""), versionId: Int(row.integer(1)),
-                           lastUpdated: row.instant(2), json: row.blob(3))
-        }
+        ) { row -> StoredResource? in
+            let id = row.text(0) ?? ""
+            guard include(id) else { return nil }
+            return StoredResource(key: ResourceKey(type: "Group", id: id), versionId: Int(row.integer(1)),
+                                  lastUpdated: row.instant(2), json: row.blob(3))
+        }.compactMap { $0 }
     }
 }

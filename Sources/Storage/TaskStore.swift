@@ -73,7 +73,7 @@ extension Database {
     /// A task that has used up `retryLimit` retries is failed instead of claimed again.
     /// Returns nil when nothing is due.
     public func claimTask(owner: String, nowMilliseconds: Int64, leaseMilliseconds: Int64, retryLimit: Int,
-                          giveUp: (_ taskId: String, _ attempts: Int) -> [UInt8]) throws -> TaskLease? {
+                          giveUp: (_ taskId: String, _ attempts: Int) -> (outcome: [UInt8], audit: AuditRecord)) throws -> TaskLease? {
         try writeTransaction {
             while true {
                 let candidate = try connection.query(
@@ -86,13 +86,15 @@ extension Database {
                 ) { ($0.text(0) ?? "", Int($0.integer(1))) }.first
                 guard let (id, attempts) = candidate else { return nil }
                 if attempts > retryLimit {
+                    let failure = giveUp(id, attempts)
                     try connection.run(
                         """
                         UPDATE tasks SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, outcome = ?,
                             progress = 'failed', finished_at = ? WHERE id = ?
                         """,
-                        [.blob(giveUp(id, attempts)), .integer(nowMilliseconds), .text(id)]
+                        [.blob(failure.outcome), .integer(nowMilliseconds), .text(id)]
                     )
+                    try appendAudit(failure.audit)
                     continue
                 }
                 try connection.run(
@@ -126,8 +128,9 @@ extension Database {
         }
     }
 
-    /// Marks the task complete with its manifest, if this scheduler still holds it.
-    public func completeTask(_ lease: TaskLease, manifest: [UInt8], nowMilliseconds: Int64) throws -> Bool {
+    /// Marks the task complete with its manifest, if this scheduler still holds it; `audit`
+    /// commits with it.
+    public func completeTask(_ lease: TaskLease, manifest: [UInt8], nowMilliseconds: Int64, audit: AuditRecord) throws -> Bool {
         try writeTransaction {
             try connection.run(
                 """
@@ -137,11 +140,14 @@ extension Database {
                 """,
                 [.blob(manifest), .integer(nowMilliseconds), .text(lease.taskId), .text(lease.owner)]
             )
-            return connection.changes == 1
+            guard connection.changes == 1 else { return false }
+            try appendAudit(audit)
+            return true
         }
     }
 
-    public func failTask(_ lease: TaskLease, outcome: [UInt8], nowMilliseconds: Int64) throws {
+    /// Marks the task failed, if this scheduler still holds it; `audit` commits with it.
+    public func failTask(_ lease: TaskLease, outcome: [UInt8], nowMilliseconds: Int64, audit: AuditRecord) throws {
         try writeTransaction {
             try connection.run(
                 """
@@ -151,12 +157,13 @@ extension Database {
                 """,
                 [.blob(outcome), .integer(nowMilliseconds), .text(lease.taskId), .text(lease.owner)]
             )
+            if connection.changes == 1 { try appendAudit(audit) }
         }
     }
 
-    /// Cancels a task the client deletes. Returns false when there is nothing to cancel
-    /// (unknown, already cancelled, or purged).
-    public func cancelTask(_ id: String, nowMilliseconds: Int64) throws -> Bool {
+    /// Cancels a task the client deletes; `audit` commits with it. Returns false when there is
+    /// nothing to cancel (unknown, already cancelled, or purged).
+    public func cancelTask(_ id: String, nowMilliseconds: Int64, audit: AuditRecord) throws -> Bool {
         try writeTransaction {
             try connection.run(
                 """
@@ -166,7 +173,9 @@ extension Database {
                 """,
                 [.integer(nowMilliseconds), .text(id)]
             )
-            return connection.changes == 1
+            guard connection.changes == 1 else { return false }
+            try appendAudit(audit)
+            return true
         }
     }
 

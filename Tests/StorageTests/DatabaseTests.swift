@@ -3,25 +3,7 @@ import Foundation
 import XCTest
 @testable import Storage
 
-final class DatabaseTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("atr-storage-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    private func open() throws -> Database {
-        let database = try Database(path: directory.appendingPathComponent("atr.sqlite").path, busyTimeoutMilliseconds: 10000,
-                                    baseURL: "https://localhost:8443/fhir")
-        try database.migrate()
-        return database
-    }
-
+final class DatabaseTests: DatabaseTestCase {
     private func object(_ text: String) -> JSONObject {
         guard case .object(let object)? = try? JSONParser.parse(text) else { fatalError("bad fixture") }
         return object

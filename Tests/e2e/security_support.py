@@ -310,9 +310,9 @@ class Client:
 
 
 def register(client_id: str, keys: Iterable[Key], scope: str, groups: Iterable[str] = ("*",),
-             *, pem: bool = False) -> Client:
-    """`atrctl clients add --id … --jwks FILE --scope … --group …` with a JWKS file (each key
-    with its kid) or, with ``pem``, the first key's PEM public key."""
+             *, pem: bool = False, role: str = "provider") -> Client:
+    """`atrctl clients add --id … --jwks FILE --scope … --group … --role …` with a JWKS file
+    (each key with its kid) or, with ``pem``, the first key's PEM public key."""
     keys = list(keys)
     groups = list(groups)
     if pem:
@@ -323,7 +323,7 @@ def register(client_id: str, keys: Iterable[Key], scope: str, groups: Iterable[s
         path = os.path.join(key_dir(), f"{client_id}.jwks.json")
         with open(path, "w", encoding="utf-8") as handle:
             json.dump({"keys": [k.public_jwk() for k in keys]}, handle)
-    args = ["clients", "add", "--id", client_id, "--jwks", path, "--scope", scope]
+    args = ["clients", "add", "--id", client_id, "--jwks", path, "--scope", scope, "--role", role]
     for group_id in groups:
         args += ["--group", group_id]
     atrctl(*args)
@@ -331,9 +331,9 @@ def register(client_id: str, keys: Iterable[Key], scope: str, groups: Iterable[s
 
 
 def register_new(prefix: str, scope: str, groups: Iterable[str] = ("*",), *,
-                 key: Key | None = None) -> Client:
+                 key: Key | None = None, role: str = "provider") -> Client:
     client_id = new_client_id(prefix)
-    return register(client_id, [key or Key.p384(kid=f"{client_id}-k1")], scope, groups)
+    return register(client_id, [key or Key.p384(kid=f"{client_id}-k1")], scope, groups, role=role)
 
 
 def client_assertion(client_id: str, key: Key, *, kid: str | None | bool = True,

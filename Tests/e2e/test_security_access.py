@@ -64,13 +64,14 @@ def reader() -> Client:
 
 @pytest.fixture(scope="module")
 def writer() -> Client:
-    return register_new("sec-rw", "system/*.read system/*.write")
+    # Writes are for admin clients; their scopes still apply.
+    return register_new("sec-rw", "system/*.read system/*.write", role="admin")
 
 
 @pytest.fixture(scope="module")
 def v2_creator() -> Client:
     """v2: read and search everything, create (but not update or delete) Patients."""
-    return register_new("sec-v2c", "system/*.rs system/Patient.c")
+    return register_new("sec-v2c", "system/*.rs system/Patient.c", role="admin")
 
 
 def sunrise_kickoff(client: Client, operation: str = EXPORT_OP, query: str = "",
@@ -169,15 +170,18 @@ def test_export_alias_with_no_readable_exportable_type_is_403():
 
 
 @pytest.mark.parametrize("operation", [EXPORT_OP, EXPORT_ALIAS])
-def test_client_not_registered_for_the_group_is_403(wellness_only, operation):
+def test_client_not_registered_for_the_group_gets_404_as_if_it_did_not_exist(wellness_only, operation):
     resp = sunrise_kickoff(wellness_only, operation)
-    assert_forbidden(resp, [wellness_only.client_id, f"Group/{SUNRISE}"])
+    assert_not_found(resp, f"Group/{SUNRISE} is not known")
 
 
-def test_unregistered_group_that_does_not_exist_is_also_403(wellness_only):
-    """No probing for Group ids outside the registration: 403 before any lookup."""
-    resp = sunrise_kickoff(wellness_only, group_id="no-such-group-" + uuid.uuid4().hex[:6])
-    assert_forbidden(resp, "not registered")
+def test_unregistered_group_that_does_not_exist_answers_the_same(wellness_only):
+    """No probing for Group ids outside the registration: the same 404 either way."""
+    missing = "no-such-group-" + uuid.uuid4().hex[:6]
+    resp = sunrise_kickoff(wellness_only, group_id=missing)
+    body = assert_not_found(resp, f"Group/{missing} is not known")
+    existing = sunrise_kickoff(wellness_only).json()
+    assert existing["issue"][0]["diagnostics"].replace(SUNRISE, missing) == body["issue"][0]["diagnostics"]
 
 
 def test_client_registered_for_the_group_may_export_it(wellness_only):
@@ -192,7 +196,7 @@ def test_client_registered_for_several_groups():
     for group_id in (WELLNESS, "group-empty"):
         resp = sunrise_kickoff(client, group_id=group_id)
         assert resp.status_code == 202, describe(resp)
-    assert_forbidden(sunrise_kickoff(client), f"Group/{SUNRISE}")
+    assert_not_found(sunrise_kickoff(client), f"Group/{SUNRISE} is not known")
 
 
 # --- task ownership -------------------------------------------------------------------------

@@ -16,8 +16,7 @@ public enum NginxTemplate {
             "public_base_url": settings.publicBaseURL,
             "public_origin": settings.publicBase.origin,
             "signed_url_secret": settings.signedURLSecret,
-            "files_auth_request": settings.smart.enabled && settings.bulkDataExport.requiresAccessToken
-                ? "auth_request \(FileDownloadAuthorizationPath.path);" : "# requiresAccessToken is off: the signed URL suffices",
+            "file_auth_path": FileDownloadAuthorizationPath.path,
         ]
     }
 
@@ -103,6 +102,7 @@ public enum NginxSite: String, CaseIterable, Sendable {
                 "ssl_certificate_key": "\(state)/tls/server.key",
                 "nginx_snippets": try need("working_directory") + "/deploy/nginx",
                 "secure_link_secret_conf": "\(state)/nginx/secure-link-secret.conf",
+                "access_log": "access_log \(state)/log/nginx-access.log atr_export;",
                 "http_redirect_server": "# No plain-HTTP server: the dev stack listens on one loopback port.",
                 "strict_transport_security": "# No HSTS: browsers would keep it for every localhost port.",
             ]
@@ -114,6 +114,7 @@ public enum NginxSite: String, CaseIterable, Sendable {
                 "ssl_certificate_key": "/etc/ssl/private/\(serverName).key",
                 "nginx_snippets": snippets,
                 "secure_link_secret_conf": "\(snippets)/secure-link-secret.conf",
+                "access_log": "access_log /var/log/nginx/atr-export.access.log atr_export;",
                 // To the configured origin, so a non-default HTTPS port is kept; none when the
                 // HTTPS server itself is on port 80.
                 "http_redirect_server": port == "80" ? "# HTTPS listens on port 80: no plain-HTTP redirect." : """

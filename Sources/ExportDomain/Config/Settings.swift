@@ -17,6 +17,7 @@ public struct Settings: Sendable, Equatable {
     public var requestBodyLimit: Int
     /// `Logging.Level`: swift-log's level names, `trace` … `critical`.
     public var logLevel: String
+    public var audit: AuditSettings
     public var bulkDataExport: BulkDataExportSettings
     public var taskFileStoragePath: String
     public var signedURLSecretFile: String
@@ -49,6 +50,12 @@ public struct Settings: Sendable, Equatable {
     public func atrRedactor() -> Redactor {
         redactions[Redactor.atrRedactionName]?.compiled ?? .inactive
     }
+}
+
+public struct AuditSettings: Sendable, Equatable {
+    /// `Audit.RetentionPeriod`: records older than this are purged by the scheduler (default six
+    /// years, as HIPAA asks of disclosure accounting).
+    public var retentionSeconds: Int
 }
 
 public struct BulkDataExportSettings: Sendable, Equatable {

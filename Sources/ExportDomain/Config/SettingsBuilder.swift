@@ -140,6 +140,7 @@ public enum SettingsBuilder {
             fastCGIThreads: try reader.integer("FastCGI.Threads", in: 1...256),
             requestBodyLimit: try reader.integer("RequestBodyLimit", in: 1024...(1 << 34)),
             logLevel: try logLevel(reader),
+            audit: AuditSettings(retentionSeconds: try reader.duration("Audit.RetentionPeriod", minimum: 1)),
             bulkDataExport: bulk,
             taskFileStoragePath: try reader.string("TaskFileManagement.StorageService.StoragePath"),
             signedURLSecretFile: try reader.string("SignedUrls.SecretFile"),

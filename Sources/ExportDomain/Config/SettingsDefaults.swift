@@ -8,6 +8,7 @@ extension Settings {
       "FastCGI": { "Socket": "var/run/atr-fcgi.sock", "Threads": 4 },
       "RequestBodyLimit": 104857600,
       "Logging": { "Level": "info" },
+      "Audit": { "RetentionPeriod": "2191.12:00:00" },
       "BulkDataExport": {
         "RepeatPeriod": 60000,
         "FileRetentionPeriod": "1.00:00:00",

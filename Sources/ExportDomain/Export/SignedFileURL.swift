@@ -60,4 +60,10 @@ public enum Base64URL {
         }
         return String(decoding: output, as: UTF8.self)
     }
+
+    /// RFC 4648 §4 (standard alphabet, padded): FHIR `base64Binary`.
+    public static func standard(_ bytes: [UInt8]) -> String {
+        let unpadded = encode(bytes).map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 }
+        return String(unpadded) + String(repeating: "=", count: (4 - unpadded.count % 4) % 4)
+    }
 }

@@ -23,4 +23,8 @@ public struct MemberLink: Sendable, Equatable {
     public static let relatedPerson = MemberLink(type: "RelatedPerson", paths: [.patient])
     /// Consents whose `patient` is the member (opt-outs).
     public static let consent = MemberLink(type: "Consent", paths: [.patient])
+    /// Groups that list the Patient as a member (`Group.member.entity`).
+    public static let listingGroup = MemberLink(type: "Group", paths: [.member])
+    /// Groups whose members name the Coverage in `ext-coverageReference`.
+    public static let coverageListingGroup = MemberLink(type: "Group", paths: [.coverageReference])
 }

@@ -38,7 +38,8 @@ public enum ResourceTypes {
     ]
 
     /// Types that describe an interaction rather than data; they cannot be stored.
-    public static let notStorable: Set<String> = ["Bundle", "Parameters", "OperationOutcome"]
+    /// AuditEvents are the server's own append-only audit trail (`GET {base}/AuditEvent`), never data.
+    public static let notStorable: Set<String> = ["Bundle", "Parameters", "OperationOutcome", "AuditEvent"]
 
     public static func isStorable(_ type: ResourceType) -> Bool {
         all.contains(type.rawValue) && !notStorable.contains(type.rawValue)

@@ -8,14 +8,18 @@ public struct AccessTokenClaims: Sendable, Equatable {
     public var scope: String
     /// The Groups the client may export (`*` = all); empty when the claim is absent.
     public var groups: [String]
+    /// `role` (`provider` or `admin`), set by an external issuer; nil when absent. The built-in
+    /// issuer leaves it out: the client registry says the role on every request.
+    public var role: String?
     public var expiresAt: FHIRInstant
     /// `jti`, when the issuer sets one.
     public var jti: String?
 
-    public init(clientId: String, scope: String, groups: [String], expiresAt: FHIRInstant, jti: String?) {
+    public init(clientId: String, scope: String, groups: [String], role: String? = nil, expiresAt: FHIRInstant, jti: String?) {
         self.clientId = clientId
         self.scope = scope
         self.groups = groups
+        self.role = role
         self.expiresAt = expiresAt
         self.jti = jti
     }
@@ -160,8 +164,14 @@ public struct AccessTokenVerifier: Sendable {
             guard groups.count == items.count else { throw TokenError("the token's \"groups\" are not strings") }
         default: throw TokenError("the token's \"groups\" is not an array")
         }
+        let role: String?
+        switch jwt.payload["role"] {
+        case nil: role = nil
+        case .string(let text)?: role = text
+        default: throw TokenError("the token's \"role\" is not a string")
+        }
         return AccessTokenClaims(
-            clientId: clientId, scope: scope, groups: groups, expiresAt: NumericDate.instant(expires),
+            clientId: clientId, scope: scope, groups: groups, role: role, expiresAt: NumericDate.instant(expires),
             jti: jwt.stringClaim("jti"))
     }
 }

@@ -146,3 +146,16 @@ public enum FormURLEncoding {
         }
     }
 }
+
+extension TokenRequest {
+    /// The client a refused token request claims to be, for the audit trail: its `client_id`
+    /// parameter, else the `iss` of its client assertion read without verifying it. Never the
+    /// assertion itself.
+    public static func claimedClient(formBody: [UInt8]) -> String? {
+        guard let pairs = try? FormURLEncoding.decode(formBody) else { return nil }
+        if let clientId = pairs.first(where: { $0.0 == "client_id" })?.1, !clientId.isEmpty { return clientId }
+        guard let assertion = pairs.first(where: { $0.0 == "client_assertion" })?.1,
+              let jwt = try? JWT.decode(assertion) else { return nil }
+        return jwt.stringClaim("iss")
+    }
+}

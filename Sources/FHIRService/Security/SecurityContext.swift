@@ -62,8 +62,10 @@ public final class SecurityContext: @unchecked Sendable {
             // `verify` throws only TokenError.
             throw Self.unauthorized("The access token is not valid: \(error)", invalidToken: true)
         }
+        // An external issuer's role this build does not know gets the narrower access.
+        let role = claims.role.map { ClientRole(rawValue: $0) ?? .provider }
         let client = AuthenticatedClient(clientId: claims.clientId, scopes: ScopeSet(granted: claims.scope),
-                                         groups: claims.groups, expiresAt: claims.expiresAt)
+                                         groups: claims.groups, role: role, expiresAt: claims.expiresAt)
         lock.withLock {
             if verifiedTokens.count > 10_000 { verifiedTokens = verifiedTokens.filter { $0.value.expiresAt > now } }
             verifiedTokens[token] = client

@@ -4,18 +4,34 @@ import Storage
 /// `POST /auth/token`: SMART Backend Services `client_credentials` with a `private_key_jwt`
 /// client assertion. Errors are OAuth JSON (RFC 6749 §5.2), not OperationOutcomes.
 extension FHIRService {
-    func token(_ request: HTTPRequest) -> HTTPResponse {
+    /// Every token issued or refused is recorded; a token whose issue cannot be recorded is not issued.
+    func token(_ request: HTTPRequest, audit: RequestAudit) -> HTTPResponse {
+        audit.action = .token
         do {
-            return try issueToken(request)
+            let (response, client, scope) = try issueToken(request)
+            audit.clientId = client
+            guard let record = audit.record(.success, details: [AuditDetail("scope", scope)], now: environment.now()) else { return response }
+            try database.recordAudit(record)
+            return response
         } catch {
-            if let error = error as? OAuthError {
+            let rendered = ErrorResponder.renderable(error, dialect: .oauth, logger: logger)
+            if let error = rendered as? OAuthError, error.status < 500 {
                 logger.info("token refused", metadata: ["error": "\(error.error)", "reason": "\(error.description)"])
+                // The claimed client is not authenticated: it is a detail, never the agent.
+                let claimed = TokenRequest.claimedClient(formBody: request.body).map { [AuditDetail("claimed client", String($0.prefix(255)))] } ?? []
+                let details = [AuditDetail("status", String(error.status)), AuditDetail("reason", "\(error.error): \(error.description)")] + claimed
+                if let record = audit.record(.minorFailure, details: details, now: environment.now()) {
+                    do { try database.recordAudit(record) } catch {
+                        logger.error("audit record not written", metadata: ["action": "token", "error": "\(error)"])
+                    }
+                }
             }
-            return ErrorResponder.response(for: error, dialect: .oauth, logger: logger)
+            return ErrorResponder.response(rendering: rendered)
         }
     }
 
-    private func issueToken(_ request: HTTPRequest) throws -> HTTPResponse {
+    /// The response, the client it was issued to and the granted scopes.
+    private func issueToken(_ request: HTTPRequest) throws -> (HTTPResponse, client: String, scope: String) {
         guard request.method == "POST" else {
             throw OAuthError(status: 405, error: "invalid_request", description: "the token endpoint takes POST")
         }
@@ -51,8 +67,9 @@ extension FHIRService {
             ("expires_in", .number(String(lifetime))), ("scope", .string(granted)),
         ]))
         // nginx adds `Cache-Control: no-store` to every response (security-headers.conf).
-        return HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Pragma", "no-cache")],
-                            body: body.serialized())
+        let response = HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Pragma", "no-cache")],
+                                    body: body.serialized())
+        return (response, client.id, granted)
     }
 
     /// A client's registered keys: inline JWKS, or fetched from its JWKS URL (cached).
