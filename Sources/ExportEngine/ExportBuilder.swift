@@ -23,6 +23,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     private var errors: [JSONValue] = []
     /// Members left out because they opted out (for the audit trail: how many, never which).
     public private(set) var optedOutMembers = 0
+    private var deletedWritten = Set<ResourceKey>()
 
     /// `checkpoint` is called with the progress text every `BatchSize` resources; it throws
     /// (`ExportAbandoned`) to stop the export, e.g. when the task was cancelled.
@@ -60,13 +61,13 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     private func exportMembersAndGroup(_ groupKey: ResourceKey, _ group: Source.Group) throws {
         guard let scan = ResourceScan(group) else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
         let requested = requestedPatients()
+        if let since = request.since { try noteEarlierMembers(groupKey, at: since) }
         var requestedFound = Set<ResourceKey>()
         var optedOut = Set<String>()
         let groupWanted = wanted.contains("Group")
         var redactionMayChangeGroup = false
         if let members = scan.value("member") {
-            let meta = scan.value("meta").flatMap { try? JSONParser.parse(group.bytes($0)) }
-            let atrGroup = ATRMembership.isATRGroup(JSONObject([("meta", meta ?? .null)]))
+            let atrGroup = ATRMembership.isATRGroup(ATRMembership.metaAndExtensions(scan, group))
             _ = ResourceScan.forEachElement(in: group, array: members) { _ in memberCount += 1 }
             try checkpoint(progress())
             let complete = try ResourceScan.forEachElement(in: group, array: members) { range in
@@ -78,6 +79,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                 guard case .object(let element)? = try? JSONParser.parse(bytes),
                       let member = ATRMembership.member(element, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
                 else { return }
+                if request.since != nil { try snapshot.noteMember(member.patient, earlier: false) }
                 // Opt-outs are looked up for every member, requested or not: the exported
                 // Group must never list an opted-out member.
                 if try isOptedOut(member.patient) {
@@ -86,7 +88,9 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                 }
                 if let requested, !requested.contains(member.patient) { return }
                 requestedFound.insert(member.patient)
-                try exportMember(member)
+                // A member who joined since `_since` is exported whole: the provider has nothing of theirs yet.
+                let joined = request.since != nil ? !(try snapshot.notedMember(member.patient).earlier) : false
+                try exportMember(member, whole: joined)
             }
             guard complete else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
         }
@@ -99,6 +103,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             }
             try exportGroup(group, redactionMayChange: redactionMayChangeGroup, optedOut: optedOut)
         }
+        if let since = request.since { try writeDeletions(since: since, requested: requested) }
         if let requested {
             for patient in requested.sorted() where !requestedFound.contains(patient) {
                 errors.append(OperationOutcome.single(severity: .information, code: .notFound,
@@ -137,24 +142,25 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         return ConsentEvaluation.isOptedOut(consents: consents, now: now)
     }
 
-    private func exportMember(_ member: GroupMember) throws {
-        try exportOwned(member.patient)
+    private func exportMember(_ member: GroupMember, whole: Bool) throws {
+        try exportOwned(member.patient, whole: whole)
         var coverages = try snapshot.referencing(member.patient, .coverage)
         coverages += member.coverageReferences.filter { !coverages.contains($0) }
-        for coverage in coverages { try exportOwned(coverage) }
+        for coverage in coverages { try exportOwned(coverage, whole: whole) }
         if wanted.contains("RelatedPerson") {
             for related in try snapshot.referencing(member.patient, .relatedPerson) {
-                try exportOwned(related)
+                try exportOwned(related, whole: whole)
             }
         }
         for provider in member.attributedProviders { try exportAdditional(provider, depth: 1) }
     }
 
     /// A member's own resource (Patient, Coverage, RelatedPerson): once per export, subject to
-    /// `_since`/`_until`; the additional resources it references are followed either way.
-    private func exportOwned(_ key: ResourceKey) throws {
+    /// `_since`/`_until` unless the member is exported `whole`; the additional resources it
+    /// references are followed either way.
+    private func exportOwned(_ key: ResourceKey, whole: Bool) throws {
         guard try snapshot.markExported(key), let row = try snapshot.currentResource(key) else { return }
-        if wanted.contains(key.type), inWindow(row.lastUpdated) {
+        if wanted.contains(key.type), whole || inWindow(row.lastUpdated) {
             try emit(key.type, row.json)
         }
         try followReferences(of: key.type, row.json, depth: 1)
@@ -164,6 +170,62 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         if let since = request.since, lastUpdated < since { return false }
         if let until = request.until, lastUpdated > until { return false }
         return true
+    }
+
+    // MARK: `_since` member changes
+
+    /// Notes the members of the Group as it stood at `since`. Without that version (the Group
+    /// is newer, or the version was pruned) nobody was a member then: every member is new.
+    private func noteEarlierMembers(_ groupKey: ResourceKey, at since: FHIRInstant) throws {
+        guard let earlier = try snapshot.group(groupKey, at: since), let scan = ResourceScan(earlier),
+              let members = scan.value("member") else { return }
+        let atrGroup = ATRMembership.isATRGroup(ATRMembership.metaAndExtensions(scan, earlier))
+        _ = try ResourceScan.forEachElement(in: earlier, array: members) { range in
+            guard case .object(let element)? = try? JSONParser.parse(earlier.bytes(range)),
+                  let member = ATRMembership.member(element, atrGroup: atrGroup, now: since, baseURL: settings.publicBaseURL) else { return }
+            try snapshot.noteMember(member.patient, earlier: true)
+        }
+        if let failure = earlier.readFailure { throw failure }
+    }
+
+    /// The manifest's `deleted`: members who left the list since `since`, and the member
+    /// resources (Patient, Coverage, RelatedPerson of an earlier or current member) deleted
+    /// since then — each once, as a Bundle with one DELETE entry (Bulk Data 2.0).
+    private func writeDeletions(since: FHIRInstant, requested: Set<ResourceKey>?) throws {
+        try snapshot.forEachDepartedMember { patient in
+            if let requested, !requested.contains(patient) { return }
+            try writeDeleted(patient)
+        }
+        let types = ATRTypes.memberOwned.filter { wanted.contains($0) }
+        try snapshot.forEachDeletion(since: since, types: types) { key, before in
+            let patients: [ResourceKey]
+            if key.type == "Patient" {
+                patients = [key]
+            } else {
+                guard let before, case .object(let resource) = try JSONParser.parse(before) else { return }
+                let link = key.type == "Coverage" ? MemberLink.coverage : MemberLink.relatedPerson
+                patients = ReferenceIndexing.references(in: resource, baseURL: settings.publicBaseURL)
+                    .filter { link.paths.contains($0.path) && $0.target.type == "Patient" }.map(\.target)
+            }
+            for patient in patients {
+                if let requested, !requested.contains(patient) { continue }
+                let noted = try snapshot.notedMember(patient)
+                if noted.earlier || noted.current {
+                    try writeDeleted(key)
+                    return
+                }
+            }
+        }
+    }
+
+    private func writeDeleted(_ key: ResourceKey) throws {
+        // Bounded by what changed since `_since`, not by the list.
+        guard deletedWritten.insert(key).inserted else { return }
+        let bundle: JSONValue = [
+            "resourceType": "Bundle", "type": "transaction",
+            "entry": [["request": ["method": "DELETE", "url": .string(key.description)]]],
+        ]
+        try output.write(type: "Bundle", line: bundle.serialized(), fileStem: "deleted")
     }
 
     // MARK: Additional resources

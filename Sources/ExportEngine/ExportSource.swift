@@ -13,6 +13,21 @@ public protocol ExportSource {
     func referencing(_ target: ResourceKey, _ link: MemberLink) throws -> [ResourceKey]
     /// Records that a resource is in this export; false when it already was (each resource once).
     func markExported(_ key: ResourceKey) throws -> Bool
+
+    // `_since` member changes: the Group as it stood then, and who was a member then and now
+    // (kept by the source, so memory does not grow with the list).
+
+    /// The Group's version current at `instant`, piece by piece; nil when the Group did not
+    /// exist then, was deleted then, or that version is no longer kept.
+    func group(_ key: ResourceKey, at instant: FHIRInstant) throws -> Group?
+    /// Remembers a member of the Group as it stood at `_since` (`earlier`) or as it stands now.
+    func noteMember(_ patient: ResourceKey, earlier: Bool) throws
+    func notedMember(_ patient: ResourceKey) throws -> (earlier: Bool, current: Bool)
+    /// Members of the earlier Group not listed now, in id order.
+    func forEachDepartedMember(_ body: (ResourceKey) throws -> Void) throws
+    /// Resources of `types` deleted at or after `since` (their current version is a deletion),
+    /// with the JSON of the version before the deletion (nil when it is no longer kept).
+    func forEachDeletion(since: FHIRInstant, types: [ResourceType], _ body: (ResourceKey, [UInt8]?) throws -> Void) throws
 }
 
 /// A stored Group's bytes, read front to back in windows: an ATR list can be hundreds of MB.

@@ -13,7 +13,8 @@ enum RequestAdapter {
         return HTTPRequest(method: parameters["REQUEST_METHOD"] ?? "GET", path: path,
                            query: parameters["QUERY_STRING"] ?? "", headers: headers, body: body,
                            originalURI: parameters["ATR_ORIGINAL_URI"],
-                           remoteAddress: parameters["REMOTE_ADDR"].flatMap { $0.isEmpty ? nil : $0 })
+                           remoteAddress: parameters["REMOTE_ADDR"].flatMap { $0.isEmpty ? nil : $0 },
+                           linkState: parameters["ATR_LINK_STATE"])
     }
 
     /// `ACCEPT_ENCODING` → `accept-encoding`, on bytes (this runs for every header of every request).

@@ -115,6 +115,8 @@ public final class FHIRService {
         switch segments.last {
         case "$exportstatus"?: return method == "DELETE" ? .exportCancel : .exportStatus
         case "$exportfilerequest"?: return .fileDownload
+        case ListOperation.attributionStatus.rawValue?: return .read
+        case let operation? where ListOperation(rawValue: operation) != nil: return .write
         case let operation? where operation.hasPrefix("$"): return .exportKickoff
         default: break
         }
@@ -137,6 +139,8 @@ public final class FHIRService {
             return try exportStatus(request, access: access)
         case (1, "$exportfilerequest"):
             return try exportFileRequest(request, access: access)
+        case (3, _) where segments[0] == "Group" && ListOperation(rawValue: operation) != nil:
+            return try listOperation(request, groupId: segments[1], operation: ListOperation(rawValue: operation)!, access: access)
         case (3, _) where segments[0] == "Group" && Self.exportOperations[operation] != nil:
             return try kickoff(request, groupId: segments[1], operation: Self.exportOperations[operation]!,
                                relativePath: relativePath, access: access)

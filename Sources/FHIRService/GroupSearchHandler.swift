@@ -45,7 +45,7 @@ extension FHIRService {
             body += Array(#"{"fullUrl":"#.utf8)
             JSONValue.string("\(settings.publicBaseURL)/\(group.key)").serialize(into: &body)
             body += Array(#","resource":"#.utf8)
-            body += group.json
+            body += try disclosed(group.key, json: group.json, access: access)
             body += Array(#","search":{"mode":"match"}}"#.utf8)
         }
         body += Array("]}".utf8)

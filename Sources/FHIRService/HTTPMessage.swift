@@ -15,9 +15,12 @@ public struct HTTPRequest: Sendable {
     public var originalURI: String?
     /// The client's network address as nginx saw it (`REMOTE_ADDR`), for the audit trail.
     public var remoteAddress: String?
+    /// For the `auth_request` subrequest: nginx's `secure_link` verdict on the download's
+    /// signature (`ATR_LINK_STATE`: empty = invalid, `0` = expired, `1` = valid).
+    public var linkState: String?
 
     public init(method: String, path: String, query: String, headers: [String: String], body: [UInt8], originalURI: String? = nil,
-                remoteAddress: String? = nil) {
+                remoteAddress: String? = nil, linkState: String? = nil) {
         self.method = method
         self.path = path
         self.query = query
@@ -25,6 +28,7 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.originalURI = originalURI
         self.remoteAddress = remoteAddress
+        self.linkState = linkState
     }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }

@@ -1,51 +1,45 @@
 import ExportDomain
 import Storage
 
-/// `GET {type}/{id}/_history` and `GET {type}/{id}/_history/{vid}`. Only the current version
-/// (or the deletion) is stored, so the history holds one entry and a version read finds only
-/// the current version.
+/// `GET {type}/{id}/_history` (newest first, deletions included) and `GET {type}/{id}/_history/{vid}`:
+/// every version kept, for what the client may see now (`requireVisible`).
 extension FHIRService {
     func history(_ key: ResourceKey, access: Access) throws -> HTTPResponse {
         try requireVisible(key, access: access)
-        var entry: JSONObject
-        switch try database.read(key) {
-        case .found(let stored):
-            entry = JSONObject([
-                ("fullUrl", .string("\(settings.publicBaseURL)/\(key)")),
-                ("resource", try JSONParser.parse(stored.json)),
-                ("request", ["method": stored.versionId == 1 ? "POST" : "PUT", "url": .string(key.description)]),
-                ("response", ["status": "200", "etag": .string("W/\"\(stored.versionId)\""),
-                              "lastModified": .string(stored.lastUpdated.description)]),
-            ])
-        case .deleted(let versionId, let lastUpdated):
-            entry = JSONObject([
-                ("fullUrl", .string("\(settings.publicBaseURL)/\(key)")),
-                ("request", ["method": "DELETE", "url": .string(key.description)]),
-                ("response", ["status": "410", "etag": .string("W/\"\(versionId)\""), "lastModified": .string(lastUpdated.description)]),
-            ])
-        case .missing:
-            throw FHIRError.notFound("\(key) is not known")
+        let versions = try database.history(key)
+        guard !versions.isEmpty else { throw FHIRError.notFound("\(key) is not known") }
+        let entries: [JSONValue] = try versions.map { version in
+            var entry = JSONObject([("fullUrl", .string("\(settings.publicBaseURL)/\(key)"))])
+            let etag = JSONValue.string("W/\"\(version.versionId)\"")
+            let lastModified = JSONValue.string(version.lastUpdated.description)
+            if let json = version.json {
+                entry["resource"] = try JSONParser.parse(try disclosed(key, json: json, access: access))
+                entry["request"] = ["method": version.versionId == 1 ? "POST" : "PUT", "url": .string(key.description)]
+                entry["response"] = ["status": version.versionId == 1 ? "201" : "200", "etag": etag, "lastModified": lastModified]
+            } else {
+                entry["request"] = ["method": "DELETE", "url": .string(key.description)]
+                entry["response"] = ["status": "204", "etag": etag, "lastModified": lastModified]
+            }
+            return .object(entry)
         }
         let bundle = JSONValue.object(JSONObject([
-            ("resourceType", "Bundle"), ("type", "history"), ("total", 1),
+            ("resourceType", "Bundle"), ("type", "history"), ("total", .integer(entries.count)),
             ("link", [["relation": "self", "url": .string("\(settings.publicBaseURL)/\(key)/_history")]]),
-            ("entry", [.object(entry)]),
+            ("entry", .array(entries)),
         ]))
         return .fhir(200, bundle)
     }
 
     func versionRead(_ key: ResourceKey, versionId: String, access: Access) throws -> HTTPResponse {
         try requireVisible(key, access: access)
-        let notKept = FHIRError.notFound("Version \(versionId) of \(key) is not known (only the current version is kept)")
-        switch try database.read(key) {
-        case .found(let stored):
-            guard String(stored.versionId) == versionId else { throw notKept }
-            return .fhir(200, bytes: stored.json, headers: versionHeaders(stored))
-        case .deleted(let current, _):
-            guard String(current) == versionId else { throw notKept }
-            throw FHIRError(status: 410, code: .deleted, "\(key) was deleted", headers: [HTTPHeader("ETag", "W/\"\(current)\"")])
-        case .missing:
-            throw FHIRError.notFound("\(key) is not known")
+        guard let number = Int(versionId), number > 0, let version = try database.version(key, number) else {
+            throw FHIRError.notFound("Version \(versionId) of \(key) is not known")
         }
+        guard let json = version.json else {
+            throw FHIRError(status: 410, code: .deleted, "Version \(versionId) of \(key) is a deletion",
+                            headers: [HTTPHeader("ETag", "W/\"\(version.versionId)\"")])
+        }
+        return .fhir(200, bytes: try disclosed(key, json: json, access: access), headers: [HTTPHeader("ETag", "W/\"\(version.versionId)\""),
+                                                 HTTPHeader("Last-Modified", version.lastUpdated.httpDate)])
     }
 }

@@ -7,7 +7,7 @@ extension FHIRService {
         try requireVisible(key, access: access)
         switch try database.read(key) {
         case .found(let stored):
-            return .fhir(200, bytes: stored.json, headers: versionHeaders(stored))
+            return .fhir(200, bytes: try disclosed(key, json: stored.json, access: access), headers: versionHeaders(stored))
         case .deleted(let versionId, _):
             throw FHIRError(status: 410, code: .deleted, "\(key) was deleted",
                             headers: [HTTPHeader("ETag", "W/\"\(versionId)\"")])

@@ -7,6 +7,10 @@ extension Database: ExportSource {
     public func group(_ key: ResourceKey) throws -> ResourceBlob? {
         try currentResourceBlob(key)
     }
+
+    public func group(_ key: ResourceKey, at instant: FHIRInstant) throws -> ResourceBlob? {
+        try resourceBlob(key, currentAt: instant)
+    }
 }
 
 extension ResourceBlob: GroupBytes {

@@ -88,9 +88,11 @@ final class SchedulerLoop {
                 throw error
             }
             let written = try output.finish(typeOrder: ATRTypes.all)
+            // No exported type is Bundle or OperationOutcome: those are the deleted and error files.
             let manifest = ExportManifest(transactionTime: transactionTime.description, request: request.requestURL,
-                                          output: written.filter { $0.type != "OperationOutcome" },
-                                          error: written.filter { $0.type == "OperationOutcome" })
+                                          output: written.filter { $0.type != "OperationOutcome" && $0.type != "Bundle" },
+                                          error: written.filter { $0.type == "OperationOutcome" },
+                                          deleted: written.filter { $0.type == "Bundle" })
             guard try database.renewLease(lease, nowMilliseconds: nowMilliseconds, leaseMilliseconds: leaseMilliseconds,
                                           progress: "publishing") else { throw ExportAbandoned() }
             try files.publish(lease)

@@ -66,12 +66,16 @@ extension Database {
 
     /// Records a client assertion's `jti` until it expires; false when it was already used
     /// (a replay). Expired entries are dropped on the way.
-    public func useAssertion(clientId: String, jti: String, expiresAtMilliseconds: Int64, nowMilliseconds: Int64) throws -> Bool {
+    /// `audit` (the token's issue) commits with the use, or neither does.
+    public func useAssertion(clientId: String, jti: String, expiresAtMilliseconds: Int64, nowMilliseconds: Int64,
+                             audit: AuditRecord? = nil) throws -> Bool {
         try writeTransaction {
             try connection.run("DELETE FROM used_assertions WHERE expires_at < ?", [.integer(nowMilliseconds)])
             try connection.run("INSERT OR IGNORE INTO used_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)",
                                [.text(clientId), .text(jti), .integer(expiresAtMilliseconds)])
-            return connection.changes == 1
+            guard connection.changes == 1 else { return false }
+            if let audit { try appendAudit(audit) }
+            return true
         }
     }
 }

@@ -10,10 +10,13 @@ extension Database {
         _ = try connection.query("SELECT count(*) FROM resources WHERE type = '' ") { $0.integer(0) }
         try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_seen (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID")
         try connection.execute("DELETE FROM temp.export_seen")
+        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_members (earlier INTEGER NOT NULL, id TEXT NOT NULL, PRIMARY KEY (earlier, id)) WITHOUT ROWID")
+        try connection.execute("DELETE FROM temp.export_members")
     }
 
     public func endSnapshot() {
         try? connection.execute("DELETE FROM temp.export_seen")
+        try? connection.execute("DELETE FROM temp.export_members")
         try? connection.execute("COMMIT")
     }
 
@@ -46,6 +49,61 @@ extension Database {
             throw StorageError(code: rc, message: "cannot read \(key): \(String(cString: sqlite3_errmsg(connection.handle)))")
         }
         return ResourceBlob(handle: blob, lastUpdated: row.1, windowSize: windowSize)
+    }
+
+    /// The version of `key` current at `instant`, for reading piece by piece; nil when there was
+    /// none then, it was a deletion, or it is no longer kept.
+    public func resourceBlob(_ key: ResourceKey, currentAt instant: FHIRInstant, windowSize: Int = 1 << 20) throws -> ResourceBlob? {
+        let candidates = try connection.query(
+            """
+            SELECT 'resources', rowid, version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ? AND last_updated <= ?
+            UNION ALL
+            SELECT 'resource_versions', rowid, version_id, last_updated, deleted FROM resource_versions
+                WHERE type = ? AND id = ? AND last_updated <= ?
+            ORDER BY 3 DESC LIMIT 1
+            """,
+            [.type(key.type), .text(key.id), .instant(instant), .type(key.type), .text(key.id), .instant(instant)]
+        ) { (table: $0.text(0) ?? "", rowid: $0.integer(1), lastUpdated: $0.instant(3), deleted: $0.integer(4) != 0) }
+        guard let row = candidates.first, !row.deleted else { return nil }
+        var blob: OpaquePointer?
+        let rc = sqlite3_blob_open(connection.handle, "main", row.table, "json", row.rowid, 0, &blob)
+        guard rc == SQLITE_OK, let blob else {
+            sqlite3_blob_close(blob)
+            throw StorageError(code: rc, message: "cannot read \(key) as of \(instant): \(String(cString: sqlite3_errmsg(connection.handle)))")
+        }
+        return ResourceBlob(handle: blob, lastUpdated: row.lastUpdated, windowSize: windowSize)
+    }
+
+    public func noteMember(_ patient: ResourceKey, earlier: Bool) throws {
+        try connection.run("INSERT OR IGNORE INTO temp.export_members (earlier, id) VALUES (?, ?)", [.int(earlier ? 1 : 0), .text(patient.id)])
+    }
+
+    public func notedMember(_ patient: ResourceKey) throws -> (earlier: Bool, current: Bool) {
+        let flags = try connection.query("SELECT earlier FROM temp.export_members WHERE id = ?", [.text(patient.id)]) { $0.integer(0) }
+        return (flags.contains(1), flags.contains(0))
+    }
+
+    public func forEachDepartedMember(_ body: (ResourceKey) throws -> Void) throws {
+        let departed = try connection.query(
+            "SELECT id FROM temp.export_members e WHERE earlier = 1 AND NOT EXISTS (SELECT 1 FROM temp.export_members c WHERE c.earlier = 0 AND c.id = e.id) ORDER BY id"
+        ) { ResourceKey(type: "Patient", id: $0.text(0) ?? "") }
+        for patient in departed { try body(patient) }
+    }
+
+    public func forEachDeletion(since: FHIRInstant, types: [ResourceType], _ body: (ResourceKey, [UInt8]?) throws -> Void) throws {
+        guard !types.isEmpty else { return }
+        let placeholders = Array(repeating: "?", count: types.count).joined(separator: ", ")
+        let deleted = try connection.query(
+            "SELECT type, id, version_id FROM resources WHERE deleted = 1 AND last_updated >= ? AND type IN (\(placeholders)) ORDER BY type, id",
+            [.instant(since)] + types.map { .type($0) }
+        ) { (ResourceKey(type: ResourceType(rawValue: $0.text(0) ?? ""), id: $0.text(1) ?? ""), Int($0.integer(2))) }
+        for (key, version) in deleted {
+            let before = try connection.query(
+                "SELECT json FROM resource_versions WHERE type = ? AND id = ? AND version_id = ? AND deleted = 0",
+                [.type(key.type), .text(key.id), .int(version - 1)]
+            ) { $0.blob(0) }.first
+            try body(key, before)
+        }
     }
 
     /// Resources linked to `target` as `link` says (type and reference paths), in id order.

@@ -144,6 +144,22 @@ enum Migrations {
         CREATE TRIGGER audit_entities_append_only BEFORE UPDATE ON audit_entities
             BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         """,
+        // 5: history. Every superseded version moves to resource_versions when the next one is
+        // written (the current one stays in resources, which the export reads); tombstones are
+        // found by the time they were deleted (`_since` exports list them as deleted).
+        """
+        CREATE TABLE resource_versions (
+            type TEXT NOT NULL,
+            id TEXT NOT NULL,
+            version_id INTEGER NOT NULL,
+            last_updated INTEGER NOT NULL,
+            deleted INTEGER NOT NULL,
+            json BLOB,
+            PRIMARY KEY (type, id, version_id)
+        );
+        CREATE INDEX resource_versions_by_time ON resource_versions (last_updated);
+        CREATE INDEX resources_deleted_by_time ON resources (last_updated) WHERE deleted = 1;
+        """,
     ]
 
     /// The schema version this build reads and writes.

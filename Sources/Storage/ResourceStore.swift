@@ -13,6 +13,14 @@ public enum ReadResult: Sendable {
     case missing
 }
 
+/// A compare-and-swap write found another version than the one it was computed from.
+public struct VersionConflict: Error, Sendable, CustomStringConvertible {
+    public var key: ResourceKey
+    public var expected: Int
+    public var found: Int?
+    public var description: String { "\(key) is at version \(found.map(String.init) ?? "none"), not \(expected)" }
+}
+
 public enum DeleteResult: Sendable, Equatable {
     case deleted(versionId: Int)
     case alreadyDeleted
@@ -70,10 +78,17 @@ public final class Database {
     }
 
     /// Creates or updates a resource as the next version, and re-indexes it.
-    /// Call inside `writeTransaction` so the version read and the write are one step.
-    public func put(_ resource: JSONObject, as key: ResourceKey, now: FHIRInstant) throws -> (StoredResource, created: Bool) {
+    /// Call inside `writeTransaction` so the version read and the write are one step. With
+    /// `expectedVersion`, the write happens only if that is still the current version
+    /// (compare-and-swap: a concurrent change throws `VersionConflict` instead of being lost).
+    public func put(_ resource: JSONObject, as key: ResourceKey, now: FHIRInstant,
+                    expectedVersion: Int? = nil) throws -> (StoredResource, created: Bool) {
         let existing = try currentVersion(key)
+        if let expectedVersion, existing?.version != expectedVersion || existing?.deleted == true {
+            throw VersionConflict(key: key, expected: expectedVersion, found: existing?.version)
+        }
         let version = (existing?.version ?? 0) + 1
+        if existing != nil { try archiveCurrentVersion(key) }
         var stamped = resource
         ResourceInput.stamp(&stamped, id: key.id, versionId: version, lastUpdated: now)
         let json = JSONValue.object(stamped).serialized()
@@ -95,12 +110,24 @@ public final class Database {
         guard let existing = try currentVersion(key) else { return .missing }
         if existing.deleted { return .alreadyDeleted }
         let version = existing.version + 1
+        try archiveCurrentVersion(key)
         try connection.run(
             "UPDATE resources SET version_id = ?, last_updated = ?, deleted = 1, json = NULL WHERE type = ? AND id = ?",
             [.int(version), .instant(now), .type(key.type), .text(key.id)]
         )
         try removeIndex(key)
         return .deleted(versionId: version)
+    }
+
+    /// Keeps the version about to be superseded in `resource_versions` (history).
+    private func archiveCurrentVersion(_ key: ResourceKey) throws {
+        try connection.run(
+            """
+            INSERT OR REPLACE INTO resource_versions (type, id, version_id, last_updated, deleted, json)
+            SELECT type, id, version_id, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?
+            """,
+            [.type(key.type), .text(key.id)]
+        )
     }
 
     private func removeIndex(_ key: ResourceKey) throws {
@@ -116,7 +143,7 @@ public final class Database {
                 [.type(key.type), .text(key.id), .text(reference.path.rawValue), .type(reference.target.type), .text(reference.target.id)]
             )
         }
-        for value in ReferenceIndexing.searchValues(in: resource) {
+        for value in ReferenceIndexing.searchValues(in: resource) + ReferenceIndexing.identifierValues(in: resource) {
             try connection.run(
                 "INSERT INTO search_values (type, id, parameter, system, value) VALUES (?, ?, ?, ?, ?)",
                 [.type(key.type), .text(key.id), .text(value.parameter), value.system.map(SQLValue.text) ?? .null, .text(value.value)]
@@ -147,6 +174,20 @@ public final class Database {
             after = last.0
         }
         return done
+    }
+
+    /// Current resources of `types` with the identifier (a nil system matches any), in type and id order.
+    public func resources(ofTypes types: [ResourceType], identifier: GivenIdentifier) throws -> [ResourceKey] {
+        let placeholders = Array(repeating: "?", count: types.count).joined(separator: ", ")
+        var sql = "SELECT DISTINCT type, id FROM search_values WHERE parameter = 'identifier' AND value = ? AND type IN (\(placeholders))"
+        var parameters: [SQLValue] = [.text(identifier.value)] + types.map { .type($0) }
+        if let system = identifier.system {
+            sql += " AND system = ?"
+            parameters.append(.text(system))
+        }
+        return try connection.query(sql + " ORDER BY type, id", parameters) {
+            ResourceKey(type: ResourceType(rawValue: $0.text(0) ?? ""), id: $0.text(1) ?? "")
+        }
     }
 
     /// Groups matching every given criterion: `identifier` (system and value; a nil system

@@ -71,7 +71,10 @@ final class AccessPolicyTests: XCTestCase {
                        .forbiddenForRole("Provider clients cannot change data: writes and Bundles are for admin clients"))
         XCTAssertEqual(decide(writer, .bundle([AccessPolicy.Write("Patient", .update)])),
                        .forbiddenForRole("Provider clients cannot change data: writes and Bundles are for admin clients"))
-        XCTAssertEqual(decide(provider(), .write("Patient", .create)), .missingWrite("Patient", .create), "the scope is named first")
+        XCTAssertEqual(decide(provider(), .write("Patient", .create)), decide(provider(), .write("Patient", .update)),
+                       "without the write scope too: the role is decided first, so create and update answer alike")
+        XCTAssertEqual(decide(provider(), .write("Patient", .create)),
+                       .forbiddenForRole("Provider clients cannot change data: writes and Bundles are for admin clients"))
         XCTAssertEqual(decide(admin(), .write("Patient", .delete)), .allowed)
         XCTAssertEqual(decide(admin(scopes: "system/Patient.cu"), .write("Patient", .delete)), .missingWrite("Patient", .delete))
         XCTAssertEqual(decide(admin(scopes: "system/Patient.cu system/Coverage.c"),
@@ -100,6 +103,18 @@ final class AccessPolicyTests: XCTestCase {
     func testTheRequiredReadsAreThoseOfTheKickoff() {
         XCTAssertEqual(TaskAccess.requiredReads(atr), ["Group", "Patient", "Coverage", "Consent", "Location"])
         XCTAssertEqual(TaskAccess.requiredReads(alias), ["Patient", "Location"])
+    }
+
+    func testListOperations() {
+        let editor = provider(scopes: "system/*.read system/Group.write")
+        XCTAssertEqual(decide(editor, .editList(groupId: "g1")), .allowed)
+        XCTAssertEqual(decide(editor, .editList(groupId: "g2")), .notFound)
+        XCTAssertEqual(decide(provider(), .editList(groupId: "g1")), .missingWrite("Group", .update))
+        XCTAssertEqual(decide(provider(scopes: "system/*.read system/Group.u"), .editList(groupId: "g1")), .allowed)
+        XCTAssertEqual(decide(admin(), .editList(groupId: "g9")), .allowed)
+        XCTAssertEqual(decide(provider(), .attributionStatus(groupId: "g1")), .allowed)
+        XCTAssertEqual(decide(provider(), .attributionStatus(groupId: "g2")), .notFound)
+        XCTAssertEqual(decide(provider(scopes: "system/Group.read"), .attributionStatus(groupId: "g1")), .missingReads(["Patient", "Coverage"]))
     }
 
     func testExportTasks() {

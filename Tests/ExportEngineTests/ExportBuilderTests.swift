@@ -57,6 +57,8 @@ final class ExportBuilderTests: XCTestCase {
     }
 
     private func export(_ world: [String] = world, unreadable: [String: String] = [:], failGroupReads: Error? = nil,
+                        earlierGroups: [ResourceKey: [String]] = [:],
+                        deletions: [(key: ResourceKey, at: FHIRInstant, before: String?)] = [],
                         group: String = "atr", types: [ResourceType] = ATRTypes.all,
                         configure: (inout Settings) -> Void = { _ in }, request adjust: (inout ExportRequest) -> Void = { _ in },
                         checkpoint: @escaping (String) throws -> Void = { _ in }) throws -> Result {
@@ -68,6 +70,8 @@ final class ExportBuilderTests: XCTestCase {
         let output = NDJSONOutput(files: files, maxFileSize: settings.bulkDataExport.maxFileSize)
         let snapshot = try InMemorySnapshot(world, unreadableGroups: unreadable)
         snapshot.groupReadFailure = failGroupReads
+        snapshot.earlierGroupVersions = earlierGroups
+        snapshot.deletions = deletions
         let builder = ExportBuilder(settings: settings, snapshot: snapshot, request: request, now: Self.now,
                                     output: output, redactor: settings.atrRedactor(), checkpoint: checkpoint)
         let errors = try builder.build()
@@ -154,13 +158,53 @@ final class ExportBuilderTests: XCTestCase {
 
     // MARK: Parameters
 
+    /// The list as it stood in January, with the same three members.
+    static let januaryList: [ResourceKey: [String]] = [ResourceKey(type: "Group", id: "atr"): [
+        #"{"resourceType":"Group","id":"atr","meta":{"profile":["http://hl7.org/fhir/us/davinci-atr/StructureDefinition/atr-group"],"lastUpdated":"2026-01-01T00:00:00.000Z"},"type":"person","actual":true,"member":[\#(member("p1")),\#(member("p2")),\#(member("p3"))]}"#,
+    ]]
+    static let november = FHIRInstant.parseInstant("2026-11-01T00:00:00Z")!
+
     func testSinceFiltersMemberResourcesButNotTheReferencedOnes() throws {
-        let result = try export(request: { $0.since = FHIRInstant.parseInstant("2026-11-01T00:00:00Z") })
+        let result = try export(earlierGroups: Self.januaryList, request: { $0.since = Self.november })
         XCTAssertEqual(result.ids("Patient"), ["p2"])
         XCTAssertEqual(result.ids("Coverage"), ["cov2"])
         XCTAssertEqual(result.ids("RelatedPerson"), [])
         XCTAssertEqual(result.ids("Group"), ["atr"])
         XCTAssertEqual(result.ids("Organization"), ["payer", "clinic"], "referenced resources regardless of lastUpdated")
+    }
+
+    func testSinceExportsAMemberWhoJoinedSinceWholeAndListsWhoLeftAsDeleted() throws {
+        // In January the list had p2, p3 and p9; p1 joined since, p9 left.
+        let january: [ResourceKey: [String]] = [ResourceKey(type: "Group", id: "atr"): [
+            #"{"resourceType":"Group","id":"atr","meta":{"profile":["http://hl7.org/fhir/us/davinci-atr/StructureDefinition/atr-group"],"lastUpdated":"2026-01-01T00:00:00.000Z"},"type":"person","actual":true,"member":[\#(Self.member("p2")),\#(Self.member("p3")),\#(Self.member("p9"))]}"#,
+        ]]
+        let result = try export(earlierGroups: january, request: { $0.since = Self.november })
+        XCTAssertEqual(result.ids("Patient"), ["p1", "p2"], "p1 whole although last updated in January; p2 changed since")
+        XCTAssertEqual(result.ids("Coverage"), ["cov1", "cov2"])
+        XCTAssertEqual(result.ids("RelatedPerson"), ["r1"])
+        XCTAssertEqual(result.lines("Bundle"), [#"{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"DELETE","url":"Patient/p9"}}]}"#])
+        XCTAssertEqual(result.manifest.filter { $0.type == "Bundle" }.map(\.name), ["deleted.ndjson"])
+    }
+
+    func testWithoutTheListAsItStoodAtSinceEveryMemberIsNew() throws {
+        let result = try export(request: { $0.since = Self.november })
+        XCTAssertEqual(result.ids("Patient"), ["p1", "p2"])
+        XCTAssertEqual(result.lines("Bundle"), [])
+    }
+
+    func testSinceListsDeletedResourcesOfMembersOnly() throws {
+        let deletedAt = FHIRInstant.parseInstant("2026-11-10T00:00:00Z")!
+        let result = try export(earlierGroups: Self.januaryList, deletions: [
+            (ResourceKey(type: "Coverage", id: "old-cov"), deletedAt,
+             #"{"resourceType":"Coverage","id":"old-cov","status":"active","beneficiary":{"reference":"Patient/p2"},"payor":[{"reference":"Organization/payer"}]}"#),
+            (ResourceKey(type: "Coverage", id: "strangers"), deletedAt,
+             #"{"resourceType":"Coverage","id":"strangers","status":"active","beneficiary":{"reference":"Patient/nobody"},"payor":[{"reference":"Organization/payer"}]}"#),
+            (ResourceKey(type: "Coverage", id: "before-since"), FHIRInstant.parseInstant("2026-10-01T00:00:00Z")!,
+             #"{"resourceType":"Coverage","id":"before-since","status":"active","beneficiary":{"reference":"Patient/p2"}}"#),
+            (ResourceKey(type: "RelatedPerson", id: "gone"), deletedAt, #"{"resourceType":"RelatedPerson","id":"gone","patient":{"reference":"Patient/p1"}}"#),
+        ], request: { $0.since = Self.november })
+        let urls = result.resources("Bundle").compactMap { $0["entry"]?[0]?["request"]?["url"]?.stringValue }
+        XCTAssertEqual(urls, ["Coverage/old-cov", "RelatedPerson/gone"], "never another member's, never one deleted before _since")
     }
 
     func testUntilFiltersTheOtherWay() throws {

@@ -57,6 +57,46 @@ final class InMemorySnapshot: ExportSource {
     func markExported(_ key: ResourceKey) throws -> Bool {
         exported.insert(key).inserted
     }
+
+    // `_since`: earlier versions of Groups, deletions, and the noted members.
+
+    /// Superseded Group versions (JSON texts with `meta.lastUpdated`), oldest first.
+    var earlierGroupVersions: [ResourceKey: [String]] = [:]
+    /// Resources whose current version is a deletion: when, and the JSON before it.
+    var deletions: [(key: ResourceKey, at: FHIRInstant, before: String?)] = []
+    private var earlierMembers = Set<ResourceKey>()
+    private var currentMembers = Set<ResourceKey>()
+
+    func group(_ key: ResourceKey, at instant: FHIRInstant) throws -> InMemoryGroup? {
+        var versions: [(FHIRInstant, [UInt8])] = (earlierGroupVersions[key] ?? []).map { text in
+            guard case .object(let group)? = try? JSONParser.parse(Array(text.utf8)),
+                  let lastUpdated = group["meta"]?["lastUpdated"]?.stringValue.flatMap(FHIRInstant.parseInstant) else {
+                fatalError("an earlier version needs meta.lastUpdated: \(text)")
+            }
+            return (lastUpdated, Array(text.utf8))
+        }
+        if let current = resources[key] { versions.append((current.lastUpdated, current.json)) }
+        guard let version = versions.last(where: { !(instant < $0.0) }) else { return nil }
+        return InMemoryGroup(bytes: version.1, lastUpdated: version.0)
+    }
+
+    func noteMember(_ patient: ResourceKey, earlier: Bool) throws {
+        if earlier { earlierMembers.insert(patient) } else { currentMembers.insert(patient) }
+    }
+
+    func notedMember(_ patient: ResourceKey) throws -> (earlier: Bool, current: Bool) {
+        (earlierMembers.contains(patient), currentMembers.contains(patient))
+    }
+
+    func forEachDepartedMember(_ body: (ResourceKey) throws -> Void) throws {
+        for patient in earlierMembers.subtracting(currentMembers).sorted() { try body(patient) }
+    }
+
+    func forEachDeletion(since: FHIRInstant, types: [ResourceType], _ body: (ResourceKey, [UInt8]?) throws -> Void) throws {
+        for deletion in deletions where types.contains(deletion.key.type) && !(deletion.at < since) {
+            try body(deletion.key, deletion.before.map { Array($0.utf8) })
+        }
+    }
 }
 
 /// A Group's bytes handed out in small pieces, so copying across window edges is exercised.

@@ -7,15 +7,16 @@ written through the REST API, not even by an admin."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 from fhir.resources.R4B.auditevent import AuditEvent
 
-from export_support import file_path, kickoff_get, run_export
+from export_support import file_path, kickoff_get, run_export, signed_target, signing_secret
 from fhir_support import Fhir, coverage, describe, group, minimal, new_id, patient
-from security_support import (Client, Key, assert_forbidden, assert_oauth_error, atrctl, base_url, ca, post_token,
+from security_support import (Client, Key, assert_forbidden, assert_oauth_error, atrctl, base_url, ca, origin, post_token,
                               register_new)
 
 ADDRESSES = ("127.0.0.1", "::1")
@@ -177,6 +178,16 @@ def test_refusals_are_recorded(exported, admin):
                       if details(e).get("claimed client") == client.client_id]
     assert len(refused_tokens) == 1 and refused_tokens[0]["outcome"] == "4"
     assert agent_of(refused_tokens[0])["who"] == {"display": "unidentified client"}, "a claimed client is not the agent"
+    url = exported["result"].manifest["output"][0]["url"]
+    forged = requests.get(url.replace("md5=", "md5=AAAA"), headers={"Authorization": f"Bearer {client.token()}"},
+                          verify=ca(), timeout=60)
+    assert forged.status_code == 403, describe(forged)
+    expired = requests.get(origin() + signed_target(file_path(url)[0], int(time.time()) - 60, signing_secret()),
+                           headers={"Authorization": f"Bearer {client.token()}"}, verify=ca(), timeout=60)
+    assert expired.status_code == 410, describe(expired)
+    refused_links = [(details(e)["status"], e["outcome"]) for e in audit_events(admin, [("type", "file-download"), ("date", f"ge{since}")])
+                     if exported["task"] in entity_values(e)]
+    assert refused_links == [("403", "4"), ("410", "4")], "refused links are recorded with the status the client saw"
     unauthenticated = requests.get(f"{base_url()}/Patient/{exported['kept']}", verify=ca(), timeout=60)
     assert unauthenticated.status_code == 401
     anonymous = [e for e in audit_events(admin, [("entity", f"Patient/{exported['kept']}"), ("date", f"ge{since}")])

@@ -58,8 +58,9 @@ def stranger() -> Client:
 
 
 @pytest.fixture(scope="module")
-def reader() -> Client:
-    return register_new("sec-ro", "system/*.read")
+def read_only_admin() -> Client:
+    """An admin (providers may never write) whose token only reads: the scopes decide."""
+    return register_new("sec-roa", "system/*.read", role="admin")
 
 
 @pytest.fixture(scope="module")
@@ -287,8 +288,8 @@ def put_patient(session, pid: str, family: str = "Secure"):
                        headers={"Content-Type": FHIR_JSON})
 
 
-def test_read_only_token_cannot_create_update_or_delete(reader, http):
-    session = reader.session()
+def test_read_only_token_cannot_create_update_or_delete(read_only_admin, http):
+    session = read_only_admin.session()
     pid = f"sec-{uuid.uuid4().hex[:10]}"
     assert_forbidden(put_patient(session, pid), ["Patient", "system/Patient.write"])
     assert_outcome(http.get(f"{base_url()}/Patient/{pid}"), 404, "not-found")
@@ -304,11 +305,11 @@ def test_read_only_token_cannot_create_update_or_delete(reader, http):
     assert kept["meta"]["versionId"] == "1" and kept["name"][0]["family"] == "Secure"
 
 
-def test_read_only_token_cannot_write_through_a_transaction(reader, http):
+def test_read_only_token_cannot_write_through_a_transaction(read_only_admin, http):
     pid = f"sec-{uuid.uuid4().hex[:10]}"
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [{
         "resource": patient(pid), "request": {"method": "PUT", "url": f"Patient/{pid}"}}]}
-    resp = reader.session().post(base_url(), data=dumps(bundle), headers={"Content-Type": FHIR_JSON})
+    resp = read_only_admin.session().post(base_url(), data=dumps(bundle), headers={"Content-Type": FHIR_JSON})
     assert_forbidden(resp, "Patient")
     assert_outcome(http.get(f"{base_url()}/Patient/{pid}"), 404, "not-found")
 

@@ -98,11 +98,17 @@ public struct AuditQuery: Sendable, Equatable {
         }
     }
 
-    /// The first instant after the period `text` names: the next year, month or day for a
-    /// partial date, the next millisecond for a full instant.
+    /// The first instant after the period `text` names, by its precision: the next year, month
+    /// or day for a partial date; the next second, or the next unit of its last fractional
+    /// digit (down to milliseconds), for a time.
     private static func end(of text: String, start: FHIRInstant) -> FHIRInstant? {
-        if text.contains("T") { return FHIRInstant(millisecondsSinceEpoch: start.millisecondsSinceEpoch + 1) }
-        return FHIRInstant.parseDateTimeEnd(text)
+        guard let time = text.firstIndex(of: "T") else { return FHIRInstant.parseDateTimeEnd(text) }
+        var width: Int64 = 1000
+        if let dot = text[time...].firstIndex(of: ".") {
+            let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }.count
+            width = digits >= 3 ? 1 : digits == 2 ? 10 : 100
+        }
+        return FHIRInstant(millisecondsSinceEpoch: start.millisecondsSinceEpoch + width)
     }
 
     private mutating func raiseFrom(_ instant: FHIRInstant) {

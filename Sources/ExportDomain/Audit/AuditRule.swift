@@ -23,12 +23,14 @@ public enum AuditRule {
     }
 
     /// The outcome and details to record, or nil when the request leaves no record: every refused
-    /// access (401, 403, 404 by isolation), every refused kick-off, every file download, and every
-    /// REST read, history or search by a provider.
+    /// access (401, 403, 404 by isolation), every kick-off and file download refused for any
+    /// reason, every file download, and every REST read, history or search by a provider.
     public static func record(_ answered: Answered) -> (outcome: AuditOutcome, details: [AuditDetail])? {
         let refusal = [AuditDetail("status", String(answered.status))] + (answered.reason.map { [AuditDetail("reason", String($0.prefix(500)))] } ?? [])
         let refused = answered.status == 401 || answered.status == 403 || (answered.status == 404 && answered.hidden)
-        if refused || (answered.action == .exportKickoff && answered.status >= 400) {
+        // Every kick-off and every download attempt is recorded, whatever refused it.
+        let alwaysRecorded = answered.action == .exportKickoff || answered.action == .fileDownload
+        if refused || (alwaysRecorded && answered.status >= 400) {
             return (AuditOutcome(httpStatus: answered.status), refusal)
         }
         guard answered.status < 400 else { return nil }
@@ -58,7 +60,9 @@ public enum ExportAudit {
             if let index = counts.firstIndex(where: { $0.0 == file.type }) { counts[index].1 += file.count } else { counts.append((file.type, file.count)) }
         }
         let details = counts.map { AuditDetail("count \($0.0)", String($0.1)) }
-            + [AuditDetail("opted-out members", String(optedOutMembers)), AuditDetail("files", String(manifest.output.count + manifest.error.count))]
+            + (manifest.deleted.isEmpty ? [] : [AuditDetail("deleted", String(manifest.deleted.reduce(0) { $0 + $1.count }))])
+            + [AuditDetail("opted-out members", String(optedOutMembers)),
+               AuditDetail("files", String(manifest.output.count + manifest.error.count + manifest.deleted.count))]
         return AuditRecord(recorded: now, action: .exportComplete, outcome: .success, clientId: clientId, address: nil,
                            entities: [.group(request.groupId), .task(taskId)], details: details)
     }

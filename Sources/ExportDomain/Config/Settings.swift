@@ -18,6 +18,9 @@ public struct Settings: Sendable, Equatable {
     /// `Logging.Level`: swift-log's level names, `trace` … `critical`.
     public var logLevel: String
     public var audit: AuditSettings
+    /// `History.RetentionPeriod`: `atrctl history prune` deletes superseded versions written
+    /// longer ago than this (current versions are always kept).
+    public var historyRetentionSeconds: Int
     public var bulkDataExport: BulkDataExportSettings
     public var taskFileStoragePath: String
     public var signedURLSecretFile: String

@@ -141,6 +141,7 @@ public enum SettingsBuilder {
             requestBodyLimit: try reader.integer("RequestBodyLimit", in: 1024...(1 << 34)),
             logLevel: try logLevel(reader),
             audit: AuditSettings(retentionSeconds: try reader.duration("Audit.RetentionPeriod", minimum: 1)),
+            historyRetentionSeconds: try reader.duration("History.RetentionPeriod", minimum: 1),
             bulkDataExport: bulk,
             taskFileStoragePath: try reader.string("TaskFileManagement.StorageService.StoragePath"),
             signedURLSecretFile: try reader.string("SignedUrls.SecretFile"),

@@ -9,6 +9,7 @@ extension Settings {
       "RequestBodyLimit": 104857600,
       "Logging": { "Level": "info" },
       "Audit": { "RetentionPeriod": "2191.12:00:00" },
+      "History": { "RetentionPeriod": "3652.12:00:00" },
       "BulkDataExport": {
         "RepeatPeriod": 60000,
         "FileRetentionPeriod": "1.00:00:00",

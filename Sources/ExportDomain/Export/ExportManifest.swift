@@ -17,15 +17,18 @@ public struct ExportManifest: Sendable, Equatable {
     public var request: String
     public var output: [File]
     public var error: [File]
+    /// `_since` exports: Bundles of DELETE requests for what left the list or was deleted.
+    public var deleted: [File]
 
-    public init(transactionTime: String, request: String, output: [File], error: [File]) {
+    public init(transactionTime: String, request: String, output: [File], error: [File], deleted: [File] = []) {
         self.transactionTime = transactionTime
         self.request = request
         self.output = output
         self.error = error
+        self.deleted = deleted
     }
 
-    public var fileNames: [String] { (output + error).map(\.name) }
+    public var fileNames: [String] { (output + error + deleted).map(\.name) }
 
     public func storedJSON() -> JSONValue {
         func files(_ list: [File]) -> JSONValue {
@@ -33,7 +36,7 @@ public struct ExportManifest: Sendable, Equatable {
         }
         return .object(JSONObject([
             ("transactionTime", .string(transactionTime)), ("request", .string(request)),
-            ("output", files(output)), ("error", files(error)),
+            ("output", files(output)), ("error", files(error)), ("deleted", files(deleted)),
         ]))
     }
 
@@ -50,7 +53,10 @@ public struct ExportManifest: Sendable, Equatable {
         }
         guard let transactionTime = stored["transactionTime"]?.stringValue, let request = stored["request"]?.stringValue,
               let output = files(stored["output"]), let error = files(stored["error"]) else { return nil }
-        self.init(transactionTime: transactionTime, request: request, output: output, error: error)
+        // Manifests stored before `deleted` existed have none.
+        let deleted = stored["deleted"] == nil ? [] : files(stored["deleted"])
+        guard let deleted else { return nil }
+        self.init(transactionTime: transactionTime, request: request, output: output, error: error, deleted: deleted)
     }
 
     /// The Bulk Data manifest a client receives.
@@ -70,7 +76,7 @@ public struct ExportManifest: Sendable, Equatable {
             ("requiresAccessToken", .bool(requiresAccessToken)),
             ("output", entries(output)),
             ("error", entries(error)),
-            ("deleted", .array([])),
+            ("deleted", entries(deleted)),
         ]))
     }
 }

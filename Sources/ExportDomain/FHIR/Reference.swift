@@ -47,6 +47,9 @@ public enum ATRExtension {
     public static let coverageReference = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/ext-coverageReference"
     public static let attributedProvider = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/ext-attributedProvider"
     public static let atrGroupProfile = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/atr-group"
+    public static let attributionListStatus = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/ext-attributionListStatus"
+    public static let changeType = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/ext-changeType"
+    public static let npiSystem = "http://hl7.org/fhir/sid/us-npi"
     public static let providerAccessUseCase =
         "http://hl7.org/fhir/us/davinci-pdex/StructureDefinition/pdex-provider-access-use-case"
 }

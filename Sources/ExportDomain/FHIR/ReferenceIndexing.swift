@@ -80,6 +80,18 @@ public enum ReferenceIndexing {
         return values
     }
 
+    /// `identifier` of Patients (`$member-add` … `memberId`) and of Practitioners and
+    /// Organizations (`providerNpi`): how the list operations resolve business identifiers.
+    public static func identifierValues(in resource: JSONObject) -> [IndexedSearchValue] {
+        guard let type = resource["resourceType"]?.stringValue, identifierIndexedTypes.contains(ResourceType(type)) else { return [] }
+        return (resource["identifier"]?.arrayValue ?? []).compactMap { identifier in
+            guard let value = identifier["value"]?.stringValue else { return nil }
+            return IndexedSearchValue(parameter: "identifier", system: identifier["system"]?.stringValue, value: value)
+        }
+    }
+
+    public static let identifierIndexedTypes: [ResourceType] = ["Patient", "Practitioner", "Organization"]
+
     /// `reference` strings of a Reference or an array of References.
     private static func referenceValues(_ value: JSONValue?) -> [String] {
         switch value {

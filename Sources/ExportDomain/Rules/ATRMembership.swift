@@ -17,14 +17,28 @@ public struct GroupMember: Sendable, Equatable {
 
 /// Which members of a Group an export covers (README "Decisions a user could trip over", Export, "Members").
 public enum ATRMembership {
-    /// Whether `group` claims the ATR Group profile in `meta.profile` (also as `profile|version`).
+    /// Whether `group` is an ATR list: it claims the ATR Group profile in `meta.profile` (also
+    /// as `profile|version`), or it carries `ext-attributionListStatus` (Da Vinci instances often
+    /// declare no profile). Only `meta` and `extension` are read, so callers scanning a big Group
+    /// may pass just those two.
     public static func isATRGroup(_ group: JSONObject) -> Bool {
+        if AttributionList.status(of: group) != nil { return true }
         guard let profiles = group["meta"]?["profile"]?.arrayValue else { return false }
         let profile = ATRExtension.atrGroupProfile
         return profiles.contains { value in
             guard let text = value.stringValue else { return false }
             return text == profile || text.hasPrefix(profile + "|")
         }
+    }
+
+    /// A scanned Group's `meta` and `extension`, parsed without its members: what `isATRGroup`
+    /// reads, without parsing a list of 100k members.
+    public static func metaAndExtensions<Bytes: ByteSource>(_ scan: ResourceScan, _ group: Bytes) -> JSONObject {
+        var head = JSONObject()
+        for key in ["meta", "extension"] {
+            if let value = scan.value(key).flatMap({ try? JSONParser.parse(group.bytes($0)) }) { head[key] = value }
+        }
+        return head
     }
 
     /// Reads one `Group.member` element.

@@ -6,6 +6,8 @@ public enum ATRTypes {
     /// Exported only when reached by following references from exported resources.
     public static let referenced: [ResourceType] = ["Practitioner", "PractitionerRole", "Organization", "Location"]
     public static let all = required + ["RelatedPerson"] + referenced
+    /// A member's own resources (what `_since` lists as deleted when they are).
+    public static let memberOwned: [ResourceType] = ["Patient", "Coverage", "RelatedPerson"]
     /// `$davinci-data-export` also reads Consents (opt-outs), so its token must read these.
     public static let readByEveryExport = required + ["Consent"]
     /// Served through the REST API and announced in the CapabilityStatement.

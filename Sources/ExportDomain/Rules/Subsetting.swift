@@ -70,4 +70,17 @@ public enum Subsetting {
         guard let key = ReferenceReader.key(of: element?["entity"], baseURL: baseURL), key.type == "Patient" else { return true }
         return !optedOut.contains(key.id)
     }
+
+    /// A whole parsed Group without the elements of opted-out members (`keepsMember`), tagged
+    /// SUBSETTED when any was removed: what a provider's REST read of its list shows, as the
+    /// export does (which streams the same rule over the stored bytes instead).
+    public static func withoutOptedOut(_ group: JSONObject, optedOut: Set<String>, baseURL: String) -> JSONObject {
+        guard !optedOut.isEmpty, let members = group["member"]?.arrayValue else { return group }
+        let kept = members.filter { keepsMember($0, optedOut: optedOut, baseURL: baseURL) }
+        guard kept.count < members.count else { return group }
+        var result = group
+        if kept.isEmpty { result.removeValue(forKey: "member") } else { result["member"] = .array(kept) }
+        addSubsettedTag(&result)
+        return result
+    }
 }

@@ -1,6 +1,7 @@
-/// What a client may see and do: the one decision every route asks before it answers. Scopes
-/// come first (a 403 naming a scope says nothing about what exists); then the role and the
-/// Groups: a provider never learns more than an export of its own Groups would disclose, and
+/// What a client may see and do: the one decision every route asks before it answers. For
+/// reads scopes come first (a 403 naming a scope says nothing about what exists); for writes
+/// the role does; for exports and tasks the Group registration and ownership (404) do. Then the
+/// role and the Groups: a provider never learns more than an export of its own Groups would disclose, and
 /// whatever it may not see answers exactly as if it did not exist.
 public enum AccessPolicy {
     public enum Request: Sendable, Equatable {
@@ -22,6 +23,10 @@ public enum AccessPolicy {
         case exportGroup(groupId: String, reads: [ResourceType])
         /// Status, cancel, `$exportfilerequest` or a file download of a task `owner` started.
         case exportTask(owner: String?, ExportRequest)
+        /// `$member-add`, `$member-remove`, `$confirm-attribution-list` on `Group/{groupId}`.
+        case editList(groupId: String)
+        /// `$attribution-status` on `Group/{groupId}`: discloses a member's Patient and Coverage.
+        case attributionStatus(groupId: String)
     }
 
     /// One write a request would make.
@@ -50,7 +55,7 @@ public enum AccessPolicy {
     /// The provider-directory types: readable by every client with the scope.
     public static let directoryTypes = ATRTypes.referenced
     /// The types a provider reads only as part of one of its Groups' exports.
-    public static let memberTypes: [ResourceType] = ["Patient", "Coverage", "RelatedPerson"]
+    public static let memberTypes = ATRTypes.memberOwned
 
     /// - Parameter principal: nil when SMART is switched off (closed test setups): everything is allowed.
     public static func decide(_ principal: ClientPrincipal?, _ request: Request) -> Decision {
@@ -68,19 +73,30 @@ public enum AccessPolicy {
             if let missing = reads(principal, [type]) { return missing }
             // Consent (opt-outs) and every other type stay hidden from providers, as if absent.
             return isAdmin || directoryTypes.contains(type) ? .allowed : .notFound
+        // The role first: a provider may never write, and naming the scope of the action (create
+        // or update) would tell it whether the resource exists.
         case .write(let type, let action):
-            return write(principal, type, action) ?? (isAdmin ? .allowed : providersCannotWrite)
+            guard isAdmin else { return providersCannotWrite }
+            return write(principal, type, action) ?? .allowed
         case .bundle(let entries):
+            guard isAdmin else { return providersCannotWrite }
             for entry in entries {
                 if let missing = write(principal, entry.type, entry.action) { return missing }
             }
-            return isAdmin ? .allowed : providersCannotWrite
+            return .allowed
         case .auditTrail:
             if let missing = reads(principal, ["AuditEvent"]) { return missing }
             return isAdmin ? .allowed : .forbiddenForRole("The audit trail is for admin clients only")
         case .exportGroup(let groupId, let needed):
             guard principal.reaches(groupId: groupId) else { return .notFound }
             return reads(principal, needed) ?? .allowed
+        case .editList(let groupId):
+            // The reconciliation operations are the one way a provider changes data: its own lists.
+            if let missing = write(principal, "Group", .update) { return missing }
+            return principal.reaches(groupId: groupId) ? .allowed : .notFound
+        case .attributionStatus(let groupId):
+            guard principal.reaches(groupId: groupId) else { return .notFound }
+            return reads(principal, ["Group", "Patient", "Coverage"]) ?? .allowed
         case .exportTask(let owner, let exportRequest):
             guard owner == principal.clientId, principal.groups != nil,
                   principal.reaches(groupId: exportRequest.groupId) else { return .notFound }

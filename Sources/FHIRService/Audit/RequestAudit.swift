@@ -10,8 +10,11 @@ final class RequestAudit {
     var clientId: String?
     var role: ClientRole?
     var entities: [AuditEntity] = []
-    /// A 404 that hid something existing from this client (`Access.require`).
+    /// A 404 the access policy gave (`Access.require`): what the client may not see answers as absent.
     var hidden = false
+    /// The status the client sees when it differs from the response's (nginx's `auth_request`
+    /// refusals are all 403 to nginx).
+    var statusShown: Int?
     var written = false
 
     init(address: String?) {
@@ -30,7 +33,7 @@ extension FHIRService {
     /// recorded does not happen: its response becomes a 503. A refusal stays a refusal.
     func finishAudit(_ audit: RequestAudit, response: HTTPResponse, reason: String?, dialect: ErrorResponder.Dialect) -> HTTPResponse {
         guard !audit.written, let action = audit.action else { return response }
-        let answered = AuditRule.Answered(action: action, status: response.status, reason: reason, hidden: audit.hidden,
+        let answered = AuditRule.Answered(action: action, status: audit.statusShown ?? response.status, reason: reason, hidden: audit.hidden,
                                           role: audit.role)
         guard let (outcome, details) = AuditRule.record(answered),
               let record = audit.record(outcome, details: details, now: environment.now()) else { return response }

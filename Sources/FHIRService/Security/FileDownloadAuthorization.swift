@@ -1,44 +1,72 @@
 import ExportDomain
 import Storage
 
-/// nginx's `auth_request` for `/files/…`, asked on every download so every download is in the
-/// audit trail. The signed URL got the request this far; with `RequiresAccessToken` the bearer
-/// token must also belong to the task's owner, who must still be registered for the Group and
-/// still read what the export needs (`AccessPolicy`). nginx passes only 401/403 on, so "not
-/// yours" is a 403 carrying `X-Deny-Status: 404`, which nginx turns into a 404.
+/// nginx's `auth_request` for `/files/…`, asked on every download so that every download and
+/// every refused one is in the audit trail. nginx passes the `secure_link` verdict on
+/// (`ATR_LINK_STATE`: empty = bad signature, `0` = expired, `1` = valid); with
+/// `RequiresAccessToken` the bearer token must also belong to the task's owner, still registered
+/// for the Group and still reading what the export needs (`AccessPolicy`); without it the
+/// owner's registration is checked all the same. nginx passes only 401/403 on, so every refusal
+/// is a 403 carrying `X-Deny-Status` (403, 404 or 410), which nginx turns into that status.
 enum FileDownloadAuthorization {
     static let path = FileDownloadAuthorizationPath.path
 }
 
 extension FHIRService {
     func authorizeFileDownload(_ request: HTTPRequest, audit: RequestAudit) throws -> HTTPResponse {
-        let notFound = HTTPResponse(status: 403, headers: [HTTPHeader("X-Deny-Status", "404")])
+        func deny(_ status: Int, hidden: Bool = false) -> HTTPResponse {
+            audit.statusShown = status
+            audit.hidden = audit.hidden || hidden
+            return HTTPResponse(status: 403, headers: [HTTPHeader("X-Deny-Status", String(status))])
+        }
         // nginx passes the normalised path it serves (`$uri`); anything else is refused outright.
         let path = request.originalURI ?? ""
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0].isEmpty, "/" + parts[1] == FileURLSigner.pathPrefix,
               !path.contains("%"), !parts.contains(".."), !parts.contains(".") else {
-            return notFound
+            return deny(404)
         }
         let (taskId, name) = (String(parts[2]), String(parts[3]))
         defer { audit.entities.append(.file(task: taskId, name: name)) }
+        switch request.linkState {
+        case "1": break
+        case "0":
+            audit.entities = [.task(taskId)]
+            return deny(410)
+        default:
+            audit.entities = [.task(taskId)]
+            return deny(403)
+        }
         guard settings.bulkDataExport.requiresAccessToken else {
-            // The signed URL alone opens the file: whoever holds it is not known by name.
+            // The signed URL alone opens the file: whoever holds it is not known by name, but
+            // the owner must still be registered for the Group.
             audit.entities = [.task(taskId)]
             guard let task = try database.task(taskId), task.state == .complete,
-                  let manifest = task.storedManifest, manifest.fileNames.contains(name) else { return notFound }
+                  let manifest = task.storedManifest, manifest.fileNames.contains(name) else { return deny(404) }
+            guard try ownerStillReaches(task) else { return deny(404, hidden: true) }
             return HTTPResponse(status: 204)
         }
         let access = try access(request, audit: audit)
         do {
             _ = try requireTaskAccess(try database.task(taskId), access: access, notFound: FHIRError.notFound("no such file"))
         } catch let error as FHIRError where error.status == 404 {
-            return notFound
+            return deny(404)
         }
         guard let task = try database.task(taskId), task.state == .complete,
               let manifest = task.storedManifest, manifest.fileNames.contains(name) else {
-            return notFound
+            return deny(404)
         }
         return HTTPResponse(status: 204)
+    }
+
+    /// For a link without a token: the task's owner, as the registry knows it now (its allowed
+    /// scopes standing in for a token's), may still reach the task (`AccessPolicy`, `.exportTask`).
+    private func ownerStillReaches(_ task: ExportTask) throws -> Bool {
+        guard settings.smart.enabled, settings.smart.builtInAuthorizationServer, let owner = task.clientId else { return true }
+        let request = try ExportRequest(json: try JSONParser.parse(task.request))
+        let registered = try database.client(owner)
+        let principal = ClientPrincipal(clientId: owner, role: registered?.role ?? .provider,
+                                        scopes: ScopeSet(granted: registered?.scopes ?? ""), groups: registered?.groups)
+        return AccessPolicy.decide(principal, .exportTask(owner: owner, request)) == .allowed
     }
 }

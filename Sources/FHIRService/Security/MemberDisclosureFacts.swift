@@ -56,7 +56,8 @@ extension FHIRService {
                                                 baseURL: settings.publicBaseURL)
     }
 
-    private func consents(of patient: ResourceKey) throws -> [JSONObject] {
+    /// All Consents whose `patient` is `patient` (what the opt-out rule reads).
+    func consents(of patient: ResourceKey) throws -> [JSONObject] {
         try database.referencing(patient, .consent).compactMap { key in
             guard case .found(let stored) = try database.read(key), case .object(let consent) = try JSONParser.parse(stored.json) else {
                 return nil
@@ -68,8 +69,7 @@ extension FHIRService {
     /// The Group's profile flag and the member elements whose bytes contain one of `needles`.
     private static func listingGroup(id: String, json: [UInt8], needles: [[UInt8]]) -> MemberDisclosure.ListingGroup? {
         guard let scan = ResourceScan(json) else { return nil }
-        let meta = scan.value("meta").flatMap { try? JSONParser.parse(Array(json[$0])) }
-        let atrGroup = ATRMembership.isATRGroup(JSONObject([("meta", meta ?? .null)]))
+        let atrGroup = ATRMembership.isATRGroup(ATRMembership.metaAndExtensions(scan, json))
         var members: [JSONObject] = []
         if let array = scan.value("member") {
             _ = ResourceScan.forEachElement(in: json, array: array) { range in

@@ -4,23 +4,22 @@ import Storage
 /// `POST /auth/token`: SMART Backend Services `client_credentials` with a `private_key_jwt`
 /// client assertion. Errors are OAuth JSON (RFC 6749 §5.2), not OperationOutcomes.
 extension FHIRService {
-    /// Every token issued or refused is recorded; a token whose issue cannot be recorded is not issued.
+    /// Every token issued or refused is recorded. An issued token's record commits with the use
+    /// of its assertion's `jti`: a token whose issue cannot be recorded is not issued.
     func token(_ request: HTTPRequest, audit: RequestAudit) -> HTTPResponse {
         audit.action = .token
         do {
-            let (response, client, scope) = try issueToken(request)
-            audit.clientId = client
-            guard let record = audit.record(.success, details: [AuditDetail("scope", scope)], now: environment.now()) else { return response }
-            try database.recordAudit(record)
-            return response
+            return try issueToken(request, audit: audit)
         } catch {
             let rendered = ErrorResponder.renderable(error, dialect: .oauth, logger: logger)
-            if let error = rendered as? OAuthError, error.status < 500 {
-                logger.info("token refused", metadata: ["error": "\(error.error)", "reason": "\(error.description)"])
-                // The claimed client is not authenticated: it is a detail, never the agent.
+            if let error = rendered as? OAuthError {
+                if error.status < 500 {
+                    logger.info("token refused", metadata: ["error": "\(error.error)", "reason": "\(error.description)"])
+                }
+                // Before the assertion is verified the client is only claimed: a detail, never the agent.
                 let claimed = TokenRequest.claimedClient(formBody: request.body).map { [AuditDetail("claimed client", String($0.prefix(255)))] } ?? []
                 let details = [AuditDetail("status", String(error.status)), AuditDetail("reason", "\(error.error): \(error.description)")] + claimed
-                if let record = audit.record(.minorFailure, details: details, now: environment.now()) {
+                if let record = audit.record(AuditOutcome(httpStatus: error.status), details: details, now: environment.now()) {
                     do { try database.recordAudit(record) } catch {
                         logger.error("audit record not written", metadata: ["action": "token", "error": "\(error)"])
                     }
@@ -30,8 +29,7 @@ extension FHIRService {
         }
     }
 
-    /// The response, the client it was issued to and the granted scopes.
-    private func issueToken(_ request: HTTPRequest) throws -> (HTTPResponse, client: String, scope: String) {
+    private func issueToken(_ request: HTTPRequest, audit: RequestAudit) throws -> HTTPResponse {
         guard request.method == "POST" else {
             throw OAuthError(status: 405, error: "invalid_request", description: "the token endpoint takes POST")
         }
@@ -50,13 +48,17 @@ extension FHIRService {
         guard let client = try database.client(assertion.clientId) else {
             throw OAuthError(status: 401, error: "invalid_client", description: "unknown client")
         }
+        // A replay is decided before the grant: a replayed assertion is invalid_client whatever it asks for.
+        let grant = Result { try ScopeGrant.grant(requested: tokenRequest.scope, allowed: client.scopes) }
+        audit.clientId = client.id
+        let issued = (try? grant.get()).flatMap { audit.record(.success, details: [AuditDetail("scope", $0)], now: now) }
         guard try database.useAssertion(clientId: assertion.clientId, jti: assertion.jti,
                                         expiresAtMilliseconds: assertion.expiresAt.millisecondsSinceEpoch,
-                                        nowMilliseconds: now.millisecondsSinceEpoch) else {
+                                        nowMilliseconds: now.millisecondsSinceEpoch, audit: issued) else {
             // A replay is a failed client authentication (SMART: invalid_client), not a bad grant.
             throw OAuthError(status: 401, error: "invalid_client", description: "the client assertion's jti was already used")
         }
-        let granted = try ScopeGrant.grant(requested: tokenRequest.scope, allowed: client.scopes)
+        let granted = try grant.get()
         let lifetime = settings.smart.tokenLifetimeSeconds
         let accessToken = signer.issue(clientId: client.id, scope: granted, groups: client.groups,
                                        issuer: settings.smart.issuer, audience: settings.smart.audience,
@@ -69,7 +71,7 @@ extension FHIRService {
         // nginx adds `Cache-Control: no-store` to every response (security-headers.conf).
         let response = HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "application/json"), HTTPHeader("Pragma", "no-cache")],
                                     body: body.serialized())
-        return (response, client.id, granted)
+        return response
     }
 
     /// A client's registered keys: inline JWKS, or fetched from its JWKS URL (cached).
