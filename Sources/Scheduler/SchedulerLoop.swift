@@ -22,7 +22,7 @@ final class SchedulerLoop {
         self.logger = logger
         database = try ConfigurationLoader.openDatabase(settings)
         snapshot = try ConfigurationLoader.openDatabase(settings)
-        owner = "\(ProcessInfo.processInfo.hostName.prefix { $0 != "." })-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        owner = LeaseOwner(host: Self.hostName, pid: getpid(), nonce: UInt32.random(in: 0...UInt32.max)).description
         files = TaskFiles(root: settings.taskFileStoragePath)
         redactor = settings.atrRedactor()
     }
@@ -45,7 +45,7 @@ final class SchedulerLoop {
     private func claim() throws -> TaskLease? {
         let limit = settings.bulkDataExport.retryLimit
         return try database.claimTask(owner: owner, nowMilliseconds: nowMilliseconds, leaseMilliseconds: leaseMilliseconds,
-                                      retryLimit: limit) { taskId, attempts in
+                                      retryLimit: limit, isDead: Self.isDeadLocalScheduler) { taskId, attempts in
             logger.error("export task abandoned", metadata: ["task-id": "\(taskId)", "attempts": "\(attempts)"])
             let reason = ExportFailureReason.retriesExhausted(attempts: attempts, retryLimit: limit)
             let task = try? database.task(taskId)
@@ -54,6 +54,17 @@ final class SchedulerLoop {
                     ExportAudit.failed(taskId: taskId, groupId: groupId, clientId: task?.clientId, reason: reason.diagnostics,
                                        now: SystemClock.now()))
         }
+    }
+
+    static let hostName = String(ProcessInfo.processInfo.hostName.prefix { $0 != "." })
+
+    /// A lease of this host whose process is gone, or is no longer an atr-scheduler (its pid was
+    /// reused). Leases of other hosts are never judged here: they wait for the lease to lapse.
+    static func isDeadLocalScheduler(_ leaseOwner: String) -> Bool {
+        guard let owner = LeaseOwner(parsing: leaseOwner), owner.host == hostName, owner.pid != getpid() else { return false }
+        if kill(owner.pid, 0) != 0 && errno == ESRCH { return true }
+        guard let comm = try? String(contentsOfFile: "/proc/\(owner.pid)/comm", encoding: .utf8) else { return false }
+        return comm.trimmingCharacters(in: .whitespacesAndNewlines) != "atr-scheduler"
     }
 
     private func run(_ lease: TaskLease) {

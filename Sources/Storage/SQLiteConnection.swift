@@ -167,7 +167,15 @@ public final class Statement {
     func bind(_ value: SQLValue, at index: Int32) throws {
         let rc: Int32
         switch value {
-        case .text(let text): rc = sqlite3_bind_text(handle, index, text, -1, transient)
+        case .text(let text):
+            // With its byte length: a C string would end at the first NUL, so `task%00x` would
+            // find `task`.
+            let bytes = Array(text.utf8) + [0]
+            rc = bytes.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                    sqlite3_bind_text(handle, index, $0, Int32(buffer.count - 1), transient)
+                }
+            }
         case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
         case .blob(let bytes):
             rc = bytes.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }

@@ -69,20 +69,26 @@ extension Database {
         }
     }
 
-    /// Claims the oldest queued task, or an active one whose lease ran out (its scheduler died).
-    /// A task that has used up `retryLimit` retries is failed instead of claimed again.
-    /// Returns nil when nothing is due.
+    /// Claims the oldest queued task, or an active one whose scheduler died: its lease ran out,
+    /// or `isDead` says its owner (a process of this host) no longer runs. A task that has used
+    /// up `retryLimit` retries is failed instead of claimed again. Returns nil when nothing is due.
     public func claimTask(owner: String, nowMilliseconds: Int64, leaseMilliseconds: Int64, retryLimit: Int,
+                          isDead: (_ leaseOwner: String) -> Bool = { _ in false },
                           giveUp: (_ taskId: String, _ attempts: Int) -> (outcome: [UInt8], audit: AuditRecord)) throws -> TaskLease? {
         try writeTransaction {
+            // Leases still running whose holder is gone: claimable like lapsed ones.
+            let abandoned = try connection.query(
+                "SELECT id, lease_owner FROM tasks WHERE state = 'active' AND lease_expires_at >= ?", [.integer(nowMilliseconds)]
+            ) { ($0.text(0) ?? "", $0.text(1) ?? "") }.filter { isDead($0.1) }.map(\.0)
             while true {
+                let placeholders = Array(repeating: "?", count: abandoned.count).joined(separator: ", ")
                 let candidate = try connection.query(
                     """
                     SELECT id, attempts FROM tasks
-                    WHERE state = 'queued' OR (state = 'active' AND lease_expires_at < ?)
+                    WHERE state = 'queued' OR (state = 'active' AND (lease_expires_at < ?\(abandoned.isEmpty ? "" : " OR id IN (\(placeholders))")))
                     ORDER BY created_at, id LIMIT 1
                     """,
-                    [.integer(nowMilliseconds)]
+                    [.integer(nowMilliseconds)] + abandoned.map { .text($0) }
                 ) { ($0.text(0) ?? "", Int($0.integer(1))) }.first
                 guard let (id, attempts) = candidate else { return nil }
                 if attempts > retryLimit {

@@ -167,6 +167,14 @@ final class DatabaseTests: DatabaseTestCase {
         guard case .found(let stored) = try open().read(ResourceKey(type: "Patient", id: "shared")) else { return XCTFail("missing") }
         XCTAssertEqual(stored.versionId, 200)
     }
+
+    func testTextIsBoundWithItsLengthSoANulNeverCutsAnId() throws {
+        let db = try open()
+        try db.writeTransaction { try db.createTask(id: "task-1", clientId: "a", request: Array("{}".utf8), now: t0) }
+        XCTAssertNotNil(try db.task("task-1"))
+        XCTAssertNil(try db.task("task-1\u{0}anything"), "a NUL inside the id is part of it")
+        XCTAssertEqual(try db.connection.query("SELECT length(CAST(? AS BLOB))", [.text("a\u{0}b")]) { $0.integer(0) }, [3])
+    }
 }
 
 final class Counter: @unchecked Sendable {

@@ -165,3 +165,37 @@ def test_two_schedulers_run_each_of_twenty_tasks_exactly_once(instance, small_gr
         starts = sum(1 for log in logs for line in log.splitlines()
                      if task_id in line and "export started" in line)
         assert starts == 1, f"task {task_id} started {starts} times\n{instance.logs()}"
+
+
+@pytest.fixture(scope="module")
+def long_lease_instance(tmp_path_factory, repo_root, instance_settings):
+    """Leases of ten minutes: a task may only be taken over early because its holder is gone."""
+    inst = Instance(str(tmp_path_factory.mktemp("long-lease")), require_env("ATR_BIN"), repo_root, instance_settings,
+                    overrides={"BulkDataExport.LeaseDuration": "00:10:00"})
+    yield inst
+    inst.close()
+
+
+def test_a_scheduler_restarted_on_the_same_host_takes_over_a_dead_ones_task_at_once(long_lease_instance):
+    instance = long_lease_instance
+    generated = generate_atr_group(os.path.join(instance.root, "data"), "robust-lease", 3000, opt_out_every=100)
+    instance.import_files(*generated.files)
+    task_id = instance.kickoff(generated.group_id, TYPES)
+    first = instance.start_scheduler(log_name="holder")
+    deadline = time.monotonic() + 60
+    while True:
+        info = instance.task(task_id)
+        assert info.get("state") in ("queued", "active"), f"the export ended before it could be killed: {info}"
+        if info["state"] == "active" and resources_written(info.get("progress", "")) >= 400:
+            break
+        assert time.monotonic() < deadline, f"no progress: {info}\n{instance.logs()}"
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    assert first.wait(timeout=10) == -signal.SIGKILL
+    started = time.monotonic()
+    instance.start_scheduler(log_name="successor")
+    done = instance.wait_for_state([task_id], "complete", timeout=120)[task_id]
+    assert time.monotonic() - started < 120, "not waiting out the ten-minute lease"
+    assert done["attempts"] == "2", done
+    assert_complete_export(instance, task_id, generated)
+    instance.stop_schedulers()
