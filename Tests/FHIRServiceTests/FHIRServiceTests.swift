@@ -2,6 +2,7 @@ import ExportDomain
 import Foundation
 import Logging
 import Runtime
+import Storage
 import XCTest
 @testable import FHIRService
 
@@ -122,6 +123,28 @@ final class FHIRServiceTests: XCTestCase {
         XCTAssertEqual(send("GET", "/fhir/Group", query: "name=%zz").0, 400)
     }
 
+    func testCompleteStatusAnswersExpiresWhenTheFilesArePurged() throws {
+        _ = send("PUT", "/fhir/Group/g1", body: #"{"resourceType":"Group","id":"g1","type":"person","actual":true}"#)
+        let kickoff = service.handle(HTTPRequest(method: "GET", path: "/fhir/Group/g1/$davinci-data-export", query: "",
+                                                 headers: ["accept": "application/fhir+json", "prefer": "respond-async"], body: []))
+        XCTAssertEqual(kickoff.status, 202, String(decoding: kickoff.body, as: UTF8.self))
+        let database = service.database
+        let queued = service.handle(HTTPRequest(method: "GET", path: "/fhir/$exportstatus", query: "_id=id-1", headers: [:], body: []))
+        XCTAssertEqual(queued.status, 202)
+        XCTAssertNil(queued.header("Expires"), "no Expires before the task is complete")
+
+        let lease = try XCTUnwrap(database.claimTask(owner: "test", nowMilliseconds: 1_795_708_504_123, leaseMilliseconds: 60_000,
+                                                     retryLimit: 3) { _, _ in XCTFail("gave up"); return ([], AuditRecord.sample) })
+        let manifest = ExportManifest(transactionTime: "2026-11-26T15:55:04.123Z", request: "r", output: [], error: [])
+        // Finished at 2026-11-26T15:56:40.999Z; the default FileRetentionPeriod is one day.
+        let finished: Int64 = 1_795_708_600_999
+        XCTAssertTrue(try database.completeTask(lease, manifest: manifest.storedJSON().serialized(), nowMilliseconds: finished,
+                                                audit: AuditRecord.sample))
+        let complete = service.handle(HTTPRequest(method: "GET", path: "/fhir/$exportstatus", query: "_id=id-1", headers: [:], body: []))
+        XCTAssertEqual(complete.status, 200)
+        XCTAssertEqual(complete.header("Expires"), "Fri, 27 Nov 2026 15:56:40 GMT")
+    }
+
     func testMetadata() {
         let (status, body, _) = send("GET", "/fhir/metadata")
         XCTAssertEqual(status, 200)
@@ -138,4 +161,9 @@ final class IdSequence: @unchecked Sendable {
             return "id-\(counter)"
         }
     }
+}
+
+extension AuditRecord {
+    static let sample = AuditRecord(recorded: FHIRInstant(millisecondsSinceEpoch: 0), action: .exportComplete, outcome: .success,
+                                    clientId: nil, address: nil, entities: [], details: [])
 }
