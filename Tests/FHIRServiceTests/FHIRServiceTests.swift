@@ -119,8 +119,33 @@ final class FHIRServiceTests: XCTestCase {
         let bundle = try? JSONParser.parse(body)
         XCTAssertEqual(bundle?["total"], .number("1"))
         XCTAssertEqual(bundle?["entry"]?.arrayValue?.first?["fullUrl"]?.stringValue, "https://localhost:8443/fhir/Group/g1")
-        XCTAssertEqual(send("GET", "/fhir/Group", query: "_count=1").0, 400)
+        XCTAssertEqual(send("GET", "/fhir/Group", query: "_count=0").0, 400)
         XCTAssertEqual(send("GET", "/fhir/Group", query: "name=%zz").0, 400)
+        let (unknown, unknownBody, _) = send("GET", "/fhir/Group", query: "member=Patient/a")
+        XCTAssertEqual(unknown, 400)
+        XCTAssertTrue(unknownBody.contains("supported: identifier, name, characteristic, characteristic-value, managing-entity, period, _summary, _count, _cursor"), unknownBody)
+    }
+
+    func testGroupSearchPagesSummaryAndCount() throws {
+        for id in ["g1", "g2", "g3"] {
+            _ = send("PUT", "/fhir/Group/\(id)", body: #"{"resourceType":"Group","id":"\#(id)","type":"person","actual":true,"identifier":[{"system":"s","value":"v"}],"member":[{"entity":{"reference":"Patient/a"}}]}"#)
+        }
+        let subsetted = #"{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"SUBSETTED","display":"subsetted"}"#
+        let (status, body, _) = send("GET", "/fhir/Group", query: "identifier=s%7Cv&_summary=true&_count=2")
+        XCTAssertEqual(status, 200)
+        XCTAssertEqual(body, #"{"resourceType":"Bundle","type":"searchset","total":3,"link":["#
+            + #"{"relation":"self","url":"https://localhost:8443/fhir/Group?identifier=s%7Cv&_summary=true&_count=2"},"#
+            + #"{"relation":"next","url":"https://localhost:8443/fhir/Group?identifier=s%7Cv&_summary=true&_count=2&_cursor=g2"}],"entry":["#
+            + #"{"fullUrl":"https://localhost:8443/fhir/Group/g1","resource":{"resourceType":"Group","id":"g1","meta":{"versionId":"1","lastUpdated":"2026-11-26T15:55:04.123Z","tag":[\#(subsetted)]},"type":"person","actual":true,"identifier":[{"system":"s","value":"v"}]},"search":{"mode":"match"}},"#
+            + #"{"fullUrl":"https://localhost:8443/fhir/Group/g2","resource":{"resourceType":"Group","id":"g2","meta":{"versionId":"1","lastUpdated":"2026-11-26T15:55:04.123Z","tag":[\#(subsetted)]},"type":"person","actual":true,"identifier":[{"system":"s","value":"v"}]},"search":{"mode":"match"}}]}"#)
+        let (_, last, _) = send("GET", "/fhir/Group", query: "identifier=s%7Cv&_count=2&_cursor=g2")
+        let bundle = try JSONParser.parse(Array(last.utf8))
+        XCTAssertEqual(bundle["total"], .number("3"))
+        XCTAssertEqual(bundle["link"]?.arrayValue?.count, 1, "no next link on the last page")
+        XCTAssertEqual(bundle["entry"]?.arrayValue?.map { $0["resource"]?["id"]?.stringValue }, ["g3"])
+        XCTAssertEqual(bundle["entry"]?.arrayValue?.first?["resource"]?["member"]?.arrayValue?.count, 1, "without _summary the Group is whole")
+        XCTAssertEqual(send("GET", "/fhir/Group", query: "_summary=count").1,
+                       #"{"resourceType":"Bundle","type":"searchset","total":3,"link":[{"relation":"self","url":"https://localhost:8443/fhir/Group?_summary=count"}]}"#)
     }
 
     func testCompleteStatusAnswersExpiresWhenTheFilesArePurged() throws {

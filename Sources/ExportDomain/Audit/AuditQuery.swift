@@ -81,28 +81,18 @@ public struct AuditQuery: Sendable, Equatable {
 
     /// Intersects the window with one `date` condition.
     mutating func narrow(date: String) throws(FHIRError) {
-        let prefixes = ["ge", "gt", "le", "lt", "eq"]
-        let prefix = prefixes.first { date.hasPrefix($0) }
-        let text = prefix.map { String(date.dropFirst($0.count)) } ?? date
-        guard let start = FHIRInstant.parseDateTime(text), let end = Self.end(of: text, start: start) else {
-            throw FHIRError.badRequest(.value, "date '\(date)' is not a FHIR dateTime with an optional ge, gt, le, lt or eq prefix")
+        guard let value = DateSearchValue.parse(date) else {
+            throw FHIRError.badRequest(.value, "date '\(date)' is not \(DateSearchValue.syntax)")
         }
-        switch prefix ?? "eq" {
-        case "ge": raiseFrom(start)
-        case "gt": raiseFrom(end)
-        case "lt": lowerUntil(start)
-        case "le": lowerUntil(end)
-        default:
-            raiseFrom(start)
-            lowerUntil(end)
+        switch value.prefix {
+        case .ge: raiseFrom(value.start)
+        case .gt: raiseFrom(value.end)
+        case .lt: lowerUntil(value.start)
+        case .le: lowerUntil(value.end)
+        case .eq:
+            raiseFrom(value.start)
+            lowerUntil(value.end)
         }
-    }
-
-    /// The first instant after the period `text` names: the next year, month or day for a
-    /// partial date, the next millisecond for a full instant.
-    private static func end(of text: String, start: FHIRInstant) -> FHIRInstant? {
-        if text.contains("T") { return FHIRInstant(millisecondsSinceEpoch: start.millisecondsSinceEpoch + 1) }
-        return FHIRInstant.parseDateTimeEnd(text)
     }
 
     private mutating func raiseFrom(_ instant: FHIRInstant) {
