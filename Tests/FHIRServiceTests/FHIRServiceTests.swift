@@ -173,7 +173,33 @@ final class FHIRServiceTests: XCTestCase {
     func testMetadata() {
         let (status, body, _) = send("GET", "/fhir/metadata")
         XCTAssertEqual(status, 200)
-        XCTAssertEqual((try? JSONParser.parse(body))?["fhirVersion"]?.stringValue, "4.0.1")
+        let statement = try? JSONParser.parse(body)
+        XCTAssertEqual(statement?["fhirVersion"]?.stringValue, "4.0.1")
+        XCTAssertEqual(statement?["instantiates"], ["http://hl7.org/fhir/us/davinci-atr/CapabilityStatement/atr-producer",
+                                                    "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"])
+        let resources = statement?["rest"]?.arrayValue?.first?["resource"]?.arrayValue ?? []
+        let profiles = resources.map { "\($0["type"]?.stringValue ?? "") \($0["supportedProfile"]?.arrayValue?.compactMap(\.stringValue) ?? [])" }
+        let atr = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/atr-"
+        XCTAssertEqual(profiles, ["Group [\"\(atr)group\"]", "Patient [\"\(atr)patient\"]", "Coverage [\"\(atr)coverage\"]",
+                                  "RelatedPerson [\"\(atr)relatedperson\"]", "Practitioner [\"\(atr)practitioner\"]",
+                                  "PractitionerRole [\"\(atr)practitionerrole\"]", "Organization [\"\(atr)organization\"]",
+                                  "Location [\"\(atr)location\"]", "Consent []"])
+        let group = resources.first
+        XCTAssertEqual(group?["searchParam"]?.arrayValue?.map { "\($0["name"]?.stringValue ?? "") \($0["type"]?.stringValue ?? "") \($0["definition"]?.stringValue ?? "-")" }, [
+            "identifier token http://hl7.org/fhir/SearchParameter/Group-identifier", "name string -",
+            "characteristic token http://hl7.org/fhir/SearchParameter/Group-characteristic",
+            "characteristic-value composite http://hl7.org/fhir/SearchParameter/Group-characteristic-value",
+            "managing-entity reference http://hl7.org/fhir/SearchParameter/Group-managing-entity", "period date -",
+        ])
+        // Every search parameter offered is declared (the result parameters are not search parameters).
+        XCTAssertEqual(group?["searchParam"]?.arrayValue?.compactMap { $0["name"]?.stringValue },
+                       GroupSearch.parameters.filter { !$0.hasPrefix("_") })
+        let davinci = "http://hl7.org/fhir/us/davinci-atr/OperationDefinition/"
+        XCTAssertEqual(group?["operation"]?.arrayValue?.map { "\($0["name"]?.stringValue ?? "") \($0["definition"]?.stringValue ?? "")" }, [
+            "davinci-data-export \(davinci)davinci-data-export", "export http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+            "member-add \(davinci)member-add", "member-remove \(davinci)member-remove",
+            "confirm-attribution-list \(davinci)confirm-attribution-list", "attribution-status \(davinci)attribution-status",
+        ])
     }
 }
 
