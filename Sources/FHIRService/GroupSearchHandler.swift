@@ -20,7 +20,7 @@ extension FHIRService {
 
         var links: [JSONValue] = [["relation": "self", "url": .string("\(settings.publicBaseURL)/Group" + (request.query.isEmpty ? "" : "?\(request.query)"))]]
         if let after = page.nextAfter {
-            links.append(["relation": "next", "url": .string(searchURL("Group", GroupSearch.nextPage(items, after: after)))])
+            links.append(["relation": "next", "url": .string(searchURL("Group", SearchPaging.nextPage(items, cursor: after)))])
         }
         // The stored bytes are spliced in as they are, without re-parsing large Groups.
         var body: [UInt8] = Array(#"{"resourceType":"Bundle","type":"searchset","total":"#.utf8)

@@ -49,7 +49,7 @@ final class GroupSearchParsingTests: XCTestCase {
         XCTAssertEqual(search.namePrefix, "Sun")
         XCTAssertEqual(try parse([]), GroupSearch())
         XCTAssertEqual(try parse([("_summary", "count")]).summary, .count)
-        XCTAssertEqual(GroupSearch.nextPage([("identifier", "a"), ("_cursor", "g-1"), ("_count", "2")], after: "g-3").map { "\($0.name)=\($0.value)" },
+        XCTAssertEqual(SearchPaging.nextPage([("identifier", "a"), ("_cursor", "g-1"), ("_count", "2")], cursor: "g-3").map { "\($0.name)=\($0.value)" },
                        ["identifier=a", "_count=2", "_cursor=g-3"])
     }
 

@@ -15,7 +15,7 @@ public struct AuditQuery: Sendable, Equatable {
     public var after: Int64?
 
     public static let defaultCount = 100
-    public static let maximumCount = 1000
+    public static let maximumCount = SearchPaging.maximumCount
 
     public init(from: FHIRInstant? = nil, until: FHIRInstant? = nil, clientId: String? = nil, entity: String? = nil,
                 actions: [AuditAction]? = nil, count: Int = defaultCount, after: Int64? = nil) {
@@ -59,11 +59,7 @@ public struct AuditQuery: Sendable, Equatable {
                     actions += matched.filter { !actions.contains($0) }
                 }
                 query.actions = actions
-            case "_count":
-                guard let count = Int(value), (1...maximumCount).contains(count) else {
-                    throw FHIRError.badRequest(.value, "_count must be a whole number from 1 to \(maximumCount), not '\(value)'")
-                }
-                query.count = count
+            case "_count": query.count = try SearchPaging.count(value)
             default:
                 guard let after = Int64(value), after >= 0 else {
                     throw FHIRError.badRequest(.value, "_cursor '\(value)' is not one this server handed out")
@@ -105,6 +101,6 @@ public struct AuditQuery: Sendable, Equatable {
 
     /// The query string of the next page after the record `lastId`, keeping every other parameter.
     public static func nextPage(_ items: [(name: String, value: String)], after lastId: Int64) -> [(name: String, value: String)] {
-        items.filter { $0.name != "_cursor" } + [("_cursor", String(lastId))]
+        SearchPaging.nextPage(items, cursor: String(lastId))
     }
 }

@@ -52,7 +52,6 @@ public struct GroupSearch: Sendable, Equatable {
     public init() {}
 
     public static let defaultCount = 100
-    public static let maximumCount = 1000
     public static let parameters = ["identifier", "name", "characteristic", "characteristic-value", "managing-entity", "period",
                                     "_summary", "_count", "_cursor"]
     /// Given at most once each.
@@ -82,11 +81,7 @@ public struct GroupSearch: Sendable, Equatable {
                     throw FHIRError.badRequest(.notSupported, "_summary '\(value)' is not supported (supported: true, count, false)")
                 }
                 search.summary = summary
-            case "_count":
-                guard let count = Int(value), (1...maximumCount).contains(count) else {
-                    throw FHIRError.badRequest(.value, "_count must be a whole number from 1 to \(maximumCount), not '\(value)'")
-                }
-                search.count = count
+            case "_count": search.count = try SearchPaging.count(value)
             default:
                 guard ResourceID.isValid(value) else {
                     throw FHIRError.badRequest(.value, "_cursor '\(value)' is not one this server handed out")
@@ -95,11 +90,6 @@ public struct GroupSearch: Sendable, Equatable {
             }
         }
         return search
-    }
-
-    /// The query string of the page after the Group `lastId`, keeping every other parameter.
-    public static func nextPage(_ items: [(name: String, value: String)], after lastId: String) -> [(name: String, value: String)] {
-        items.filter { $0.name != "_cursor" } + [("_cursor", lastId)]
     }
 
     /// `value` split at unescaped commas, each alternative read by `read`; a 400 naming the
