@@ -39,6 +39,7 @@ differential:
 	@scripts/python-env.sh
 	.venv/bin/python Tests/fhirpath-differential/generate.py --check
 	.venv/bin/python scripts/generate-r4-model.py --check
+	.venv/bin/python scripts/generate-r4-mandatory-elements.py --check
 
 e2e:
 	scripts/e2e.sh

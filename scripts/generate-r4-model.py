@@ -25,7 +25,7 @@ import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from generated_swift import ROOT, write_or_check
 OUTPUT = os.path.join(ROOT, "Sources", "ExportDomain", "FHIRPath", "R4Model+Generated.swift")
 FILES = ["path2Type", "choiceTypePaths", "type2Parent", "pathsDefinedElsewhere"]
 
@@ -110,20 +110,7 @@ def main():
     else:
         models_dir, version = default_models_dir()
 
-    text = render(models_dir, version)
-    if args.check:
-        try:
-            with open(args.output, encoding="utf-8") as f:
-                current = f.read()
-        except FileNotFoundError:
-            current = None
-        if current != text:
-            sys.exit(f"{os.path.relpath(args.output, ROOT)} is out of date: run scripts/generate-r4-model.py")
-        print(f"{os.path.relpath(args.output, ROOT)} is up to date")
-        return
-    with open(args.output, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(f"wrote {os.path.relpath(args.output, ROOT)} ({len(text)} bytes)")
+    write_or_check(render(models_dir, version), args.output, "generate-r4-model.py", args.check)
 
 
 if __name__ == "__main__":

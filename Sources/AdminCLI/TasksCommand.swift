@@ -35,6 +35,7 @@ struct TasksCommand: ParsableCommand {
             guard let task = try database.task(id) else { throw ValidationFailure("no task '\(id)'") }
             print("id: \(task.id)\nstate: \(task.state.rawValue)\nclient: \(task.clientId ?? "-")\ncreated: \(task.createdAt)")
             print("attempts: \(task.attempts)\nprogress: \(task.progress ?? "-")\ntransactionTime: \(task.transactionTime?.description ?? "-")")
+            print("finished: \(task.finishedAt.map { FHIRInstant(millisecondsSinceEpoch: $0).description } ?? "-")")
             print("request: \(String(decoding: task.request, as: UTF8.self))")
             if let manifest = task.manifest { print("manifest: \(String(decoding: manifest, as: UTF8.self))") }
             if let outcome = task.outcome { print("outcome: \(String(decoding: outcome, as: UTF8.self))") }

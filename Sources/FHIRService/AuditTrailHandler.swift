@@ -53,8 +53,13 @@ extension FHIRService {
     }
 
     private func auditURL(_ items: [(name: String, value: String)]) -> String {
+        searchURL("AuditEvent", items)
+    }
+
+    /// A search link (`self`, `next`) of `{base}/{type}` with `items` as its query.
+    func searchURL(_ type: ResourceType, _ items: [(name: String, value: String)]) -> String {
         let query = items.map { "\(FormEncoding.encode($0.name))=\(FormEncoding.encode($0.value))" }.joined(separator: "&")
-        return "\(settings.publicBaseURL)/AuditEvent" + (query.isEmpty ? "" : "?\(query)")
+        return "\(settings.publicBaseURL)/\(type)" + (query.isEmpty ? "" : "?\(query)")
     }
 }
 

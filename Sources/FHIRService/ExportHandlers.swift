@@ -114,7 +114,12 @@ extension FHIRService {
                                        origin: settings.publicBase.origin)
             let body = manifest.rendered(taskId: taskId, signer: signer, requiresAccessToken: settings.bulkDataExport.requiresAccessToken,
                                          now: environment.now())
-            return HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "application/json")], body: body.serialized())
+            var headers = [HTTPHeader("Content-Type", "application/json")]
+            // Bulk Data: the server may say when the files go; they are purged after the retention period.
+            if let finishedAt = task.finishedAt {
+                headers.append(HTTPHeader("Expires", settings.bulkDataExport.filesExpire(finishedAt: finishedAt).httpDate))
+            }
+            return HTTPResponse(status: 200, headers: headers, body: body.serialized())
         case .failed:
             throw FailedTaskOutcome(stored: task.outcome)
         case .cancelled:

@@ -134,7 +134,8 @@ final class SchedulerLoop {
     /// Purges tasks past `FileRetentionPeriod` (they answer 410 afterwards) and any directory
     /// no live task owns.
     func cleanup() throws {
-        let cutoff = nowMilliseconds - Int64(settings.bulkDataExport.fileRetentionSeconds) * 1000
+        // The tasks whose files expired (`BulkDataExportSettings.filesExpire`) finished before this.
+        let cutoff = nowMilliseconds - settings.bulkDataExport.fileRetentionMilliseconds
         let expired = try database.expireFinishedTasks(finishedBefore: cutoff)
         for taskId in expired { files.remove(files.finalDirectory(taskId)) }
         if !expired.isEmpty { logger.info("purged expired tasks", metadata: ["count": "\(expired.count)"]) }

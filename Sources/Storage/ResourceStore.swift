@@ -143,7 +143,8 @@ public final class Database {
                 [.type(key.type), .text(key.id), .text(reference.path.rawValue), .type(reference.target.type), .text(reference.target.id)]
             )
         }
-        for value in ReferenceIndexing.searchValues(in: resource) + ReferenceIndexing.identifierValues(in: resource) {
+        for value in ReferenceIndexing.searchValues(in: resource) + GroupSearchIndexing.searchValues(in: resource)
+            + ReferenceIndexing.identifierValues(in: resource) {
             try connection.run(
                 "INSERT INTO search_values (type, id, parameter, system, value) VALUES (?, ?, ?, ?, ?)",
                 [.type(key.type), .text(key.id), .text(value.parameter), value.system.map(SQLValue.text) ?? .null, .text(value.value)]
@@ -188,40 +189,5 @@ public final class Database {
         return try connection.query(sql + " ORDER BY type, id", parameters) {
             ResourceKey(type: ResourceType(rawValue: $0.text(0) ?? ""), id: $0.text(1) ?? "")
         }
-    }
-
-    /// Groups matching every given criterion: `identifier` (system and value; a nil system
-    /// matches any) and `name` (case-insensitive prefix).
-    /// Only Groups whose id `include` accepts are read: the others' JSON (big lists) is never loaded.
-    public func searchGroups(identifier: (system: String?, value: String)?, namePrefix: String?,
-                             include: (String) -> Bool = { _ in true }) throws -> [StoredResource] {
-        var conditions: [String] = []
-        var parameters: [SQLValue] = []
-        if let identifier {
-            var condition = "EXISTS (SELECT 1 FROM search_values s WHERE s.type = r.type AND s.id = r.id AND s.parameter = 'identifier' AND s.value = ?"
-            parameters.append(.text(identifier.value))
-            if let system = identifier.system {
-                condition += system.isEmpty ? " AND s.system IS NULL" : " AND s.system = ?"
-                if !system.isEmpty { parameters.append(.text(system)) }
-            }
-            conditions.append(condition + ")")
-        }
-        if let namePrefix {
-            conditions.append(
-                "EXISTS (SELECT 1 FROM search_values s WHERE s.type = r.type AND s.id = r.id AND s.parameter = 'name' AND substr(s.value, 1, length(?)) = ?)"
-            )
-            let normalized = SearchNormalization.normalize(namePrefix)
-            parameters += [.text(normalized), .text(normalized)]
-        }
-        let whereClause = (["r.type = 'Group'", "r.deleted = 0"] + conditions).joined(separator: " AND ")
-        return try connection.query(
-            "SELECT r.id, r.version_id, r.last_updated, r.json FROM resources r WHERE \(whereClause) ORDER BY r.id",
-            parameters
-        ) { row -> StoredResource? in
-            let id = row.text(0) ?? ""
-            guard include(id) else { return nil }
-            return StoredResource(key: ResourceKey(type: "Group", id: id), versionId: Int(row.integer(1)),
-                                  lastUpdated: row.instant(2), json: row.blob(3))
-        }.compactMap { $0 }
     }
 }

@@ -601,16 +601,56 @@ final class ATRRulesTests: XCTestCase {
                                                                   ElementSelector(type: "Patient", element: "identifier"),
                                                                   ElementSelector(type: "Coverage", element: "gender")])
         XCTAssertEqual(mixed.0.keys, ["resourceType", "id", "meta", "identifier", "active"])
-        // A selector for a missing element removes everything else; meta is created after id.
-        let bare = object(#"{"resourceType":"Coverage","id":"c1","status":"active","payor":[]}"#)
+        // A selector for a missing element removes everything but the mandatory elements; meta is created after id.
+        let bare = object(#"{"resourceType":"Coverage","id":"c1","status":"active","order":1,"payor":[]}"#)
         let onlyMissing = Subsetting.applyElements(bare, selectors: [ElementSelector(type: nil, element: "value")])
         XCTAssertTrue(onlyMissing.changed)
-        XCTAssertEqual(serialized(onlyMissing.0), #"{"resourceType":"Coverage","id":"c1","meta":{"tag":[\#(subsetted)]}}"#)
-        // Everything listed: nothing removed, no tag.
-        let all = Subsetting.applyElements(bare, selectors: [ElementSelector(type: "Coverage", element: "status"),
-                                                             ElementSelector(type: nil, element: "payor")])
+        XCTAssertEqual(serialized(onlyMissing.0),
+                       #"{"resourceType":"Coverage","id":"c1","meta":{"tag":[\#(subsetted)]},"status":"active","payor":[]}"#)
+        // Everything listed or mandatory: nothing removed, no tag.
+        let all = Subsetting.applyElements(bare, selectors: [ElementSelector(type: "Coverage", element: "order")])
         XCTAssertFalse(all.changed)
         XCTAssertEqual(all.0, bare)
+    }
+
+    func testApplyElementsKeepsTheElementsR4MarksMandatory() {
+        let coverage = object(#"""
+            {"resourceType":"Coverage","id":"c1","meta":{"versionId":"2"},"identifier":[{"value":"m-1"}],"status":"active",
+             "_status":{"id":"s"},"type":{"text":"PPO"},"subscriber":{"reference":"Patient/p1"},
+             "beneficiary":{"reference":"Patient/p1"},"relationship":{"text":"self"},"period":{"start":"2026"},
+             "payor":[{"reference":"Organization/o1"}],"class":[{"value":"g","type":{"text":"group"}}]}
+            """#)
+        let subset = Subsetting.applyElements(coverage, selectors: [ElementSelector(type: "Coverage", element: "identifier")])
+        XCTAssertTrue(subset.changed)
+        XCTAssertEqual(serialized(subset.0), #"{"resourceType":"Coverage","id":"c1","meta":{"versionId":"2","tag":[\#(subsetted)]},"#
+                       + #""identifier":[{"value":"m-1"}],"status":"active","_status":{"id":"s"},"beneficiary":{"reference":"Patient/p1"},"#
+                       + #""payor":[{"reference":"Organization/o1"}]}"#)
+
+        let group = object(#"""
+            {"resourceType":"Group","id":"g1","identifier":[{"value":"x"}],"active":true,"type":"person","actual":true,
+             "name":"List","managingEntity":{"reference":"Organization/o1"},"member":[{"entity":{"reference":"Patient/p1"}}]}
+            """#)
+        let groupSubset = Subsetting.applyElements(group, selectors: [ElementSelector(type: nil, element: "name")])
+        XCTAssertEqual(serialized(groupSubset.0),
+                       #"{"resourceType":"Group","id":"g1","meta":{"tag":[\#(subsetted)]},"type":"person","actual":true,"name":"List"}"#)
+
+        // A type without mandatory root elements keeps only what was asked for.
+        let patient = object(#"{"resourceType":"Patient","id":"p1","active":true,"gender":"male"}"#)
+        XCTAssertEqual(Subsetting.applyElements(patient, selectors: [ElementSelector(type: nil, element: "gender")]).0.keys,
+                       ["resourceType", "id", "meta", "gender"])
+    }
+
+    func testR4MandatoryElementsOfTheExportedTypes() {
+        let table = Dictionary(uniqueKeysWithValues: ATRTypes.all.map { ($0, R4MandatoryElements.elements(of: $0)) })
+        XCTAssertEqual(table, [
+            "Group": ["type", "actual"], "Patient": [], "Coverage": ["status", "beneficiary", "payor"],
+            "RelatedPerson": ["patient"], "Practitioner": [], "PractitionerRole": [], "Organization": [], "Location": [],
+        ])
+        // A choice element is listed under each typed name; every listed type is an R4 resource type.
+        XCTAssertEqual(R4MandatoryElements.elements(of: "MedicationRequest"),
+                       ["status", "intent", "medicationCodeableConcept", "medicationReference", "subject"])
+        XCTAssertEqual(R4MandatoryElements.byType.count, 113)
+        XCTAssertEqual(R4MandatoryElements.byType.keys.filter { !$0.isKnown }, [])
     }
 
     func testKeepsMemberDropsOnlyOptedOutPatients() {

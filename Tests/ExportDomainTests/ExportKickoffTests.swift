@@ -274,6 +274,43 @@ final class ExportKickoffTests: XCTestCase {
         XCTAssertFalse(request.typesRequested)
     }
 
+    // MARK: resourceTypes (synonym of _type)
+
+    func testResourceTypesIsASynonymOfTypeInGetAndPost() throws {
+        let viaType = try get([("_type", "Group,Patient,Coverage,Location")])
+        let viaGet = try get([("resourceTypes", "Location,Coverage"), ("resourceTypes", "Group,Patient")])
+        XCTAssertEqual(viaGet.types, ["Group", "Patient", "Coverage", "Location"])
+        XCTAssertEqual(viaGet.types, viaType.types)
+        XCTAssertTrue(viaGet.typesRequested)
+        let viaPost = try post(parameters([("resourceTypes", "valueString", #""Group,Patient,Coverage,RelatedPerson""#)]))
+        XCTAssertEqual(viaPost.types, ["Group", "Patient", "Coverage", "RelatedPerson"])
+        XCTAssertTrue(viaPost.typesRequested)
+    }
+
+    func testResourceTypesErrorsNameResourceTypes() {
+        assertFails(try get([("resourceTypes", "Group,Patient,Coverage,Foo")]), code: .notSupported, mentions: ["resourceTypes: 'Foo'"])
+        assertFails(try get([("resourceTypes", "Group,Patient,Coverage,Observation")]), code: .notSupported,
+                    mentions: ["resourceTypes: Observation", "not exported by the ATR export"])
+        assertFails(try get([("resourceTypes", "Group,Patient")]), code: .invalid, mentions: ["resourceTypes must include", "Coverage"])
+    }
+
+    func testTypeAndResourceTypesTogetherAreRefusedNamingBoth() {
+        let message = "_type and resourceTypes are synonyms: give the resource types in only one of them"
+        assertFails(try get([("_type", "Group,Patient,Coverage"), ("resourceTypes", "Group,Patient,Coverage")]),
+                    code: .invalid, mentions: [message])
+        assertFails(try get([("resourceTypes", "Group,Patient,Coverage"), ("_type", "Location")]),
+                    code: .invalid, mentions: [message])
+        assertFails(try get([("_type", ""), ("resourceTypes", "Group,Patient,Coverage")]),
+                    code: .invalid, mentions: [message])
+        assertFails(try post(parameters([("_type", "valueString", #""Group,Patient,Coverage""#),
+                                         ("resourceTypes", "valueString", #""Group,Patient,Coverage""#)])),
+                    code: .invalid, mentions: [message])
+        // Stays an error when lenient: it is not an unsupported parameter but a contradiction.
+        assertFails(try get([("_type", "Group,Patient,Coverage"), ("resourceTypes", "Group")],
+                            prefer: "respond-async, handling=lenient"),
+                    code: .invalid, mentions: [message])
+    }
+
     // MARK: _since / _until
 
     func testSinceAndUntil() throws {

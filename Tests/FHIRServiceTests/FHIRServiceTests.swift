@@ -2,6 +2,7 @@ import ExportDomain
 import Foundation
 import Logging
 import Runtime
+import Storage
 import XCTest
 @testable import FHIRService
 
@@ -118,14 +119,87 @@ final class FHIRServiceTests: XCTestCase {
         let bundle = try? JSONParser.parse(body)
         XCTAssertEqual(bundle?["total"], .number("1"))
         XCTAssertEqual(bundle?["entry"]?.arrayValue?.first?["fullUrl"]?.stringValue, "https://localhost:8443/fhir/Group/g1")
-        XCTAssertEqual(send("GET", "/fhir/Group", query: "_count=1").0, 400)
+        XCTAssertEqual(send("GET", "/fhir/Group", query: "_count=0").0, 400)
         XCTAssertEqual(send("GET", "/fhir/Group", query: "name=%zz").0, 400)
+        let (unknown, unknownBody, _) = send("GET", "/fhir/Group", query: "member=Patient/a")
+        XCTAssertEqual(unknown, 400)
+        XCTAssertTrue(unknownBody.contains("supported: identifier, name, characteristic, characteristic-value, managing-entity, period, _summary, _count, _cursor"), unknownBody)
+    }
+
+    func testGroupSearchPagesSummaryAndCount() throws {
+        for id in ["g1", "g2", "g3"] {
+            _ = send("PUT", "/fhir/Group/\(id)", body: #"{"resourceType":"Group","id":"\#(id)","type":"person","actual":true,"identifier":[{"system":"s","value":"v"}],"member":[{"entity":{"reference":"Patient/a"}}]}"#)
+        }
+        let subsetted = #"{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"SUBSETTED","display":"subsetted"}"#
+        let (status, body, _) = send("GET", "/fhir/Group", query: "identifier=s%7Cv&_summary=true&_count=2")
+        XCTAssertEqual(status, 200)
+        XCTAssertEqual(body, #"{"resourceType":"Bundle","type":"searchset","total":3,"link":["#
+            + #"{"relation":"self","url":"https://localhost:8443/fhir/Group?identifier=s%7Cv&_summary=true&_count=2"},"#
+            + #"{"relation":"next","url":"https://localhost:8443/fhir/Group?identifier=s%7Cv&_summary=true&_count=2&_cursor=g2"}],"entry":["#
+            + #"{"fullUrl":"https://localhost:8443/fhir/Group/g1","resource":{"resourceType":"Group","id":"g1","meta":{"versionId":"1","lastUpdated":"2026-11-26T15:55:04.123Z","tag":[\#(subsetted)]},"type":"person","actual":true,"identifier":[{"system":"s","value":"v"}]},"search":{"mode":"match"}},"#
+            + #"{"fullUrl":"https://localhost:8443/fhir/Group/g2","resource":{"resourceType":"Group","id":"g2","meta":{"versionId":"1","lastUpdated":"2026-11-26T15:55:04.123Z","tag":[\#(subsetted)]},"type":"person","actual":true,"identifier":[{"system":"s","value":"v"}]},"search":{"mode":"match"}}]}"#)
+        let (_, last, _) = send("GET", "/fhir/Group", query: "identifier=s%7Cv&_count=2&_cursor=g2")
+        let bundle = try JSONParser.parse(Array(last.utf8))
+        XCTAssertEqual(bundle["total"], .number("3"))
+        XCTAssertEqual(bundle["link"]?.arrayValue?.count, 1, "no next link on the last page")
+        XCTAssertEqual(bundle["entry"]?.arrayValue?.map { $0["resource"]?["id"]?.stringValue }, ["g3"])
+        XCTAssertEqual(bundle["entry"]?.arrayValue?.first?["resource"]?["member"]?.arrayValue?.count, 1, "without _summary the Group is whole")
+        XCTAssertEqual(send("GET", "/fhir/Group", query: "_summary=count").1,
+                       #"{"resourceType":"Bundle","type":"searchset","total":3,"link":[{"relation":"self","url":"https://localhost:8443/fhir/Group?_summary=count"}]}"#)
+    }
+
+    func testCompleteStatusAnswersExpiresWhenTheFilesArePurged() throws {
+        _ = send("PUT", "/fhir/Group/g1", body: #"{"resourceType":"Group","id":"g1","type":"person","actual":true}"#)
+        let kickoff = service.handle(HTTPRequest(method: "GET", path: "/fhir/Group/g1/$davinci-data-export", query: "",
+                                                 headers: ["accept": "application/fhir+json", "prefer": "respond-async"], body: []))
+        XCTAssertEqual(kickoff.status, 202, String(decoding: kickoff.body, as: UTF8.self))
+        let database = service.database
+        let queued = service.handle(HTTPRequest(method: "GET", path: "/fhir/$exportstatus", query: "_id=id-1", headers: [:], body: []))
+        XCTAssertEqual(queued.status, 202)
+        XCTAssertNil(queued.header("Expires"), "no Expires before the task is complete")
+
+        let lease = try XCTUnwrap(database.claimTask(owner: "test", nowMilliseconds: 1_795_708_504_123, leaseMilliseconds: 60_000,
+                                                     retryLimit: 3) { _, _ in XCTFail("gave up"); return ([], AuditRecord.sample) })
+        let manifest = ExportManifest(transactionTime: "2026-11-26T15:55:04.123Z", request: "r", output: [], error: [])
+        // Finished at 2026-11-26T15:56:40.999Z; the default FileRetentionPeriod is one day.
+        let finished: Int64 = 1_795_708_600_999
+        XCTAssertTrue(try database.completeTask(lease, manifest: manifest.storedJSON().serialized(), nowMilliseconds: finished,
+                                                audit: AuditRecord.sample))
+        let complete = service.handle(HTTPRequest(method: "GET", path: "/fhir/$exportstatus", query: "_id=id-1", headers: [:], body: []))
+        XCTAssertEqual(complete.status, 200)
+        XCTAssertEqual(complete.header("Expires"), "Fri, 27 Nov 2026 15:56:40 GMT")
     }
 
     func testMetadata() {
         let (status, body, _) = send("GET", "/fhir/metadata")
         XCTAssertEqual(status, 200)
-        XCTAssertEqual((try? JSONParser.parse(body))?["fhirVersion"]?.stringValue, "4.0.1")
+        let statement = try? JSONParser.parse(body)
+        XCTAssertEqual(statement?["fhirVersion"]?.stringValue, "4.0.1")
+        XCTAssertEqual(statement?["instantiates"], ["http://hl7.org/fhir/us/davinci-atr/CapabilityStatement/atr-producer",
+                                                    "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"])
+        let resources = statement?["rest"]?.arrayValue?.first?["resource"]?.arrayValue ?? []
+        let profiles = resources.map { "\($0["type"]?.stringValue ?? "") \($0["supportedProfile"]?.arrayValue?.compactMap(\.stringValue) ?? [])" }
+        let atr = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/atr-"
+        XCTAssertEqual(profiles, ["Group [\"\(atr)group\"]", "Patient [\"\(atr)patient\"]", "Coverage [\"\(atr)coverage\"]",
+                                  "RelatedPerson [\"\(atr)relatedperson\"]", "Practitioner [\"\(atr)practitioner\"]",
+                                  "PractitionerRole [\"\(atr)practitionerrole\"]", "Organization [\"\(atr)organization\"]",
+                                  "Location [\"\(atr)location\"]", "Consent []"])
+        let group = resources.first
+        XCTAssertEqual(group?["searchParam"]?.arrayValue?.map { "\($0["name"]?.stringValue ?? "") \($0["type"]?.stringValue ?? "") \($0["definition"]?.stringValue ?? "-")" }, [
+            "identifier token http://hl7.org/fhir/SearchParameter/Group-identifier", "name string -",
+            "characteristic token http://hl7.org/fhir/SearchParameter/Group-characteristic",
+            "characteristic-value composite http://hl7.org/fhir/SearchParameter/Group-characteristic-value",
+            "managing-entity reference http://hl7.org/fhir/SearchParameter/Group-managing-entity", "period date -",
+        ])
+        // Every search parameter offered is declared (the result parameters are not search parameters).
+        XCTAssertEqual(group?["searchParam"]?.arrayValue?.compactMap { $0["name"]?.stringValue },
+                       GroupSearch.parameters.filter { !$0.hasPrefix("_") })
+        let davinci = "http://hl7.org/fhir/us/davinci-atr/OperationDefinition/"
+        XCTAssertEqual(group?["operation"]?.arrayValue?.map { "\($0["name"]?.stringValue ?? "") \($0["definition"]?.stringValue ?? "")" }, [
+            "davinci-data-export \(davinci)davinci-data-export", "export http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+            "member-add \(davinci)member-add", "member-remove \(davinci)member-remove",
+            "confirm-attribution-list \(davinci)confirm-attribution-list", "attribution-status \(davinci)attribution-status",
+        ])
     }
 }
 
@@ -138,4 +212,9 @@ final class IdSequence: @unchecked Sendable {
             return "id-\(counter)"
         }
     }
+}
+
+extension AuditRecord {
+    static let sample = AuditRecord(recorded: FHIRInstant(millisecondsSinceEpoch: 0), action: .exportComplete, outcome: .success,
+                                    clientId: nil, address: nil, entities: [], details: [])
 }

@@ -1,3 +1,4 @@
+import ExportDomain
 import Foundation
 import XCTest
 @testable import Storage
@@ -21,5 +22,20 @@ class DatabaseTestCase: XCTestCase {
                                     baseURL: "https://localhost:8443/fhir")
         try database.migrate()
         return database
+    }
+}
+
+extension DatabaseTestCase {
+    /// The ids a Group search finds (one page), from `name=value` items as in a query string.
+    func groupIds(_ db: Database, _ items: String..., include: (String) -> Bool = { _ in true }) throws -> [String] {
+        try groupSearch(db, items, include: include).groups.map(\.key.id)
+    }
+
+    func groupSearch(_ db: Database, _ items: [String], include: (String) -> Bool = { _ in true }) throws -> GroupSearchPage {
+        let pairs = items.map { item -> (name: String, value: String) in
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
+        return try db.searchGroups(GroupSearch.parse(pairs, baseURL: db.baseURL), include: include)
     }
 }

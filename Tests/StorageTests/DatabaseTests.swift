@@ -132,17 +132,17 @@ final class DatabaseTests: DatabaseTestCase {
         _ = try db.writeTransaction { try db.put(group, as: ResourceKey(type: "Group", id: "g1"), now: t0) }
         let refCount = { try db.connection.query("SELECT count(*) FROM refs WHERE source_id = 'g1'") { $0.integer(0) }.first }
         XCTAssertEqual(try refCount(), 1)
-        XCTAssertEqual(try db.searchGroups(identifier: ("s", "v1"), namePrefix: nil).map(\.key.id), ["g1"])
-        XCTAssertEqual(try db.searchGroups(identifier: (nil, "v1"), namePrefix: "sun").map(\.key.id), ["g1"])
-        XCTAssertEqual(try db.searchGroups(identifier: ("other", "v1"), namePrefix: nil).map(\.key.id), [])
-        XCTAssertEqual(try db.searchGroups(identifier: ("", "v1"), namePrefix: nil).map(\.key.id), [])
-        XCTAssertEqual(try db.searchGroups(identifier: nil, namePrefix: "rise").map(\.key.id), [])
+        XCTAssertEqual(try groupIds(db, "identifier=s|v1"), ["g1"])
+        XCTAssertEqual(try groupIds(db, "identifier=v1", "name=sun"), ["g1"])
+        XCTAssertEqual(try groupIds(db, "identifier=other|v1"), [])
+        XCTAssertEqual(try groupIds(db, "identifier=|v1"), [])
+        XCTAssertEqual(try groupIds(db, "name=rise"), [])
         try db.connection.run("DELETE FROM refs")
         XCTAssertEqual(try db.reindexAll(batchSize: 1), 1)
         XCTAssertEqual(try refCount(), 1)
         _ = try db.writeTransaction { try db.delete(ResourceKey(type: "Group", id: "g1"), now: t0) }
         XCTAssertEqual(try refCount(), 0)
-        XCTAssertEqual(try db.searchGroups(identifier: ("s", "v1"), namePrefix: nil).count, 0)
+        XCTAssertEqual(try groupIds(db, "identifier=s|v1"), [])
     }
 
     func testConcurrentWritersLoseNoUpdate() throws {

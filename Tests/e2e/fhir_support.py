@@ -261,8 +261,8 @@ class Fhir:
         """POST {base} (batch / transaction)."""
         return self.s.post(self.base, data=self._body(bundle, raw), headers=fhir_headers())
 
-    def search_groups(self, params: dict[str, str]) -> requests.Response:
-        """GET {base}/Group?... with %20 (not '+') for spaces."""
+    def search_groups(self, params: dict[str, str] | list[tuple[str, str]]) -> requests.Response:
+        """GET {base}/Group?... with %20 (not '+') for spaces; a list repeats parameters."""
         query = urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
         return self.s.get(f"{self.url('Group')}?{query}")
 

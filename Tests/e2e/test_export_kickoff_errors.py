@@ -99,6 +99,23 @@ def test_type_without_atr_minimum_is_400_for_davinci_data_export(http, base, typ
     assert_kickoff_rejected(resp, 400, ["_type", missing])
 
 
+def test_resource_types_errors_name_resource_types(http, base):
+    resp = kickoff_get(http, base, SUNRISE, query_string([("resourceTypes", "Group,Patient,Coverage,Observation")]))
+    assert_kickoff_rejected(resp, 400, ["resourceTypes: Observation"])
+    resp = kickoff_get(http, base, SUNRISE, query_string([("resourceTypes", "Group,Patient")]))
+    assert_kickoff_rejected(resp, 400, ["resourceTypes must include", "Coverage"])
+
+
+def test_type_and_resource_types_together_are_400_naming_both(http, base):
+    message = "_type and resourceTypes are synonyms"
+    resp = kickoff_get(http, base, SUNRISE, query_string([("_type", "Group,Patient,Coverage"),
+                                                          ("resourceTypes", "Group,Patient,Coverage")]))
+    assert_kickoff_rejected(resp, 400, [message])
+    body = parameters({"name": "resourceTypes", "valueString": "Group,Patient,Coverage"},
+                      {"name": "_type", "valueString": "Group,Patient,Coverage"})
+    assert_kickoff_rejected(kickoff_post(http, base, SUNRISE, body), 400, [message])
+
+
 def test_type_without_atr_minimum_is_accepted_for_export_alias(http, base):
     resp = kickoff_get(http, base, SUNRISE, query_string([("_type", "Patient,Coverage")]),
                        operation=EXPORT_ALIAS)

@@ -12,12 +12,18 @@ from export_support import (
     ALL_TYPES, DEFAULT_TYPES, ExportResult, export_get, export_post, has_subsetted_tag,
     member_references, parameters, patient_param, query_string,
 )
+from fhir.resources.R4B.coverage import Coverage
+
 from fhir_support import (
     ID_SYSTEM, Fhir, assert_stored, coverage, fhir_json, group, minimal, new_id, parse_instant,
     patient,
 )
 
 SUNRISE = "atr-group-sunrise"
+# Kept by `_elements` whatever is selected: always, and what FHIR R4 marks mandatory (min >= 1).
+ALWAYS_KEPT = {"resourceType", "id", "meta"}
+R4_MANDATORY = {"Group": {"type", "actual"}, "Coverage": {"status", "beneficiary", "payor"},
+                "RelatedPerson": {"patient"}}
 SUNRISE_PATIENTS = ["patient-alice", "patient-bob", "patient-erin", "patient-frank",
                     "patient-grace", "patient-henry", "patient-ivy", "patient-jack"]
 
@@ -268,13 +274,53 @@ def test_elements_for_patient_leaves_other_types_unchanged(sunrise_birthdate, su
         assert lines(sunrise_birthdate) == lines(sunrise_default), rtype
 
 
-def test_elements_without_type_applies_to_every_type(http, base):
+def test_elements_without_type_applies_to_every_type(http, base, fhir):
     result = export_get(http, base, "group-wellness-program", query_string([("_elements", "birthDate")]))
     assert result.output_types() == DEFAULT_TYPES
     for exported in result.resources():
-        allowed = {"resourceType", "id", "meta"} | ({"birthDate"} if exported["resourceType"] == "Patient" else set())
-        assert set(exported) <= allowed and {"resourceType", "id", "meta"} <= set(exported), exported
+        rtype = exported["resourceType"]
+        stored = fhir_json(fhir.get(rtype, exported["id"]), 200)
+        selected = {"birthDate"} if rtype == "Patient" and "birthDate" in stored else set()
+        assert set(exported) == ALWAYS_KEPT | R4_MANDATORY.get(rtype, set()) | selected, exported
         assert has_subsetted_tag(exported), exported
+
+
+def test_elements_keeps_the_mandatory_coverage_elements_as_valid_fhir(http, base, fhir, sunrise_default):
+    """`_elements=Coverage.identifier`: each Coverage keeps identifier plus what R4 makes mandatory
+    (status, beneficiary, payor), so it still validates as a Coverage."""
+    result = export_get(http, base, SUNRISE, query_string([("_elements", "Coverage.identifier")]))
+    coverages = result.resources("Coverage")
+    assert [c["id"] for c in coverages] == sunrise_default.ids("Coverage")
+    assert len(coverages) >= 2, "the Sunrise export has Coverages"
+    for exported in coverages:
+        stored = fhir_json(fhir.get("Coverage", exported["id"]), 200)
+        kept = {"status", "beneficiary", "payor"} | ({"identifier"} if "identifier" in stored else set())
+        assert set(exported) == ALWAYS_KEPT | kept, exported
+        for name in kept:
+            assert exported[name] == stored[name], name
+        assert has_subsetted_tag(exported), exported
+        validated = Coverage.model_validate(exported)
+        assert validated.status == stored["status"]
+        assert validated.beneficiary.reference == stored["beneficiary"]["reference"]
+        assert [p.reference for p in validated.payor] == [p["reference"] for p in stored["payor"]]
+    # Other types are left whole.
+    for exported in result.resources("Patient"):
+        assert not has_subsetted_tag(exported), exported
+
+
+# --- resourceTypes (synonym of _type) ---------------------------------------------------------
+
+
+def test_resource_types_exports_like_type(http, base):
+    types = "Group,Patient,Coverage,Organization"
+    by_type = export_get(http, base, SUNRISE, query_string([("_type", types)]))
+    by_synonym = export_get(http, base, SUNRISE, query_string([("resourceTypes", types)]))
+    posted = export_post(http, base, SUNRISE, parameters({"name": "resourceTypes", "valueString": "Group,Patient,Coverage"}))
+    assert by_synonym.output_types() == by_type.output_types() == ["Group", "Patient", "Coverage", "Organization"]
+    assert {t: by_synonym.ids(t) for t in by_synonym.output_types()} == {t: by_type.ids(t) for t in by_type.output_types()}
+    assert by_synonym.ids("Patient") == SUNRISE_PATIENTS
+    assert posted.output_types() == DEFAULT_TYPES
+    assert {t: posted.ids(t) for t in DEFAULT_TYPES} == {t: by_type.ids(t) for t in DEFAULT_TYPES}
 
 
 # --- lenient handling -------------------------------------------------------------------------

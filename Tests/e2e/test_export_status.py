@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 
@@ -14,7 +15,7 @@ from export_support import (
     query_string, retry_after_seconds, run_export, stack_task_dir,
 )
 from fhir_support import (
-    LAST_UPDATED_RE, assert_outcome, describe, fhir_json, new_id, require_env,
+    HTTP_DATE_RE, LAST_UPDATED_RE, assert_outcome, describe, fhir_json, new_id, require_env,
 )
 
 #: Members of the generated Group whose export takes long enough (seconds in a debug build) that
@@ -45,6 +46,7 @@ def test_first_poll_after_kickoff_is_202_with_progress_and_retry_after(http, bas
     assert_in_progress(first)
     assert len(first.headers["X-Progress"]) < 100
     assert 1 <= retry_after_seconds(first) <= 60, describe(first)
+    assert "Expires" not in first.headers, describe(first)
     manifest_of(poll(http, status_url, timeout=120))
 
 
@@ -83,6 +85,21 @@ def test_complete_status_is_200_manifest_with_all_fields(http, base):
         assert entry["url"].startswith(f"{base.rsplit('/fhir', 1)[0]}/files/{task_id}/"), entry
         path, url_task, name = file_path(entry["url"])
         assert url_task == task_id and name == f"content{entry['type']}.ndjson"
+
+
+def test_complete_status_expires_when_the_files_are_purged(http, base):
+    """`Expires` (an HTTP-date) on the complete status: the task's finish time plus
+    `BulkDataExport.FileRetentionPeriod` (the stack runs with the default, one day)."""
+    result = run_export(http, base, kickoff_get(http, base, "group-empty"))
+    finished = atrctl(require_env("ATR_BIN"), require_env("ATR_INSTANCE_SETTINGS"),
+                      os.environ.get("ATR_ROOT") or os.getcwd(), "tasks", "show", result.task_id).stdout.decode()
+    [line] = [line for line in finished.splitlines() if line.startswith("finished: ")]
+    finished_at = datetime.strptime(line.removeprefix("finished: "), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    expected = format_datetime(finished_at.replace(microsecond=0) + timedelta(days=1), usegmt=True)
+    for status in (result.status, http.get(result.status_url)):
+        assert status.status_code == 200, describe(status)
+        assert HTTP_DATE_RE.match(status.headers["Expires"]), status.headers
+        assert status.headers["Expires"] == expected, (status.headers, finished)
 
 
 def test_post_kickoff_manifest_request_is_the_kickoff_url(http, base):

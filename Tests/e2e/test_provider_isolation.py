@@ -151,6 +151,34 @@ def test_a_group_search_lists_only_the_providers_groups(world: World):
     assert names(world.admin) == sorted([world.group_a, world.group_b, world.plain_group])
 
 
+def test_group_search_totals_counts_and_pages_hold_only_the_providers_groups(world: World):
+    def count(client: Client) -> int:
+        resp = call(client, "GET", "Group", params={"name": world.prefix, "_summary": "count"})
+        assert resp.status_code == 200, describe(resp)
+        assert "entry" not in resp.json(), describe(resp)
+        return resp.json()["total"]
+
+    assert (count(world.provider_a), count(world.provider_b), count(world.admin)) == (2, 1, 3)
+
+    def pages(client: Client) -> tuple[list[list[str]], set[int]]:
+        resp = call(client, "GET", "Group", params={"name": world.prefix, "_count": "1", "_summary": "true"})
+        seen, totals = [], set()
+        while True:
+            assert resp.status_code == 200, describe(resp)
+            bundle = resp.json()
+            totals.add(bundle["total"])
+            seen.append([e["resource"]["id"] for e in bundle.get("entry", [])])
+            assert all("member" not in e["resource"] for e in bundle.get("entry", [])), bundle
+            following = [link["url"] for link in bundle["link"] if link["relation"] == "next"]
+            if not following:
+                return seen, totals
+            resp = requests.get(following[0], headers={"Authorization": f"Bearer {client.token()}", "Accept": "application/fhir+json"},
+                                verify=ca(), timeout=60)
+
+    assert pages(world.provider_a) == ([[id] for id in sorted([world.group_a, world.plain_group])], {2})
+    assert pages(world.provider_b) == ([[world.group_b]], {1})
+
+
 def test_group_history_and_version_reads_follow_the_same_rule(world: World):
     resp = call(world.provider_a, "GET", f"Group/{world.group_a}/_history")
     assert resp.status_code == 200, describe(resp)

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 import requests
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 
 from fhir_support import (
     FHIR_JSON, SERVER_ID_RE, SUPPORTED_TYPES, assert_absent, assert_outcome, assert_status,
@@ -217,6 +218,30 @@ def test_metadata_capability_statement(base, ca):
     assert body["fhirVersion"] == "4.0.1"
     assert "application/fhir+json" in body["format"]
     assert body["rest"][0]["mode"] == "server"
+    assert body["instantiates"] == ["http://hl7.org/fhir/us/davinci-atr/CapabilityStatement/atr-producer",
+                                    "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"]
+    resources = {r["type"]: r for r in body["rest"][0]["resource"]}
+    atr = "http://hl7.org/fhir/us/davinci-atr/StructureDefinition/atr-"
+    assert {t: r.get("supportedProfile") for t, r in resources.items()} == {
+        "Group": [atr + "group"], "Patient": [atr + "patient"], "Coverage": [atr + "coverage"],
+        "RelatedPerson": [atr + "relatedperson"], "Practitioner": [atr + "practitioner"],
+        "PractitionerRole": [atr + "practitionerrole"], "Organization": [atr + "organization"],
+        "Location": [atr + "location"], "Consent": None}
+    group = resources["Group"]
+    base_sp = "http://hl7.org/fhir/SearchParameter/Group-"
+    assert [(p["name"], p["type"], p.get("definition")) for p in group["searchParam"]] == [
+        ("identifier", "token", base_sp + "identifier"), ("name", "string", None),
+        ("characteristic", "token", base_sp + "characteristic"),
+        ("characteristic-value", "composite", base_sp + "characteristic-value"),
+        ("managing-entity", "reference", base_sp + "managing-entity"), ("period", "date", None)]
+    ops = "http://hl7.org/fhir/us/davinci-atr/OperationDefinition/"
+    assert [(o["name"], o["definition"]) for o in group["operation"]] == [
+        ("davinci-data-export", ops + "davinci-data-export"),
+        ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"),
+        ("member-add", ops + "member-add"), ("member-remove", ops + "member-remove"),
+        ("confirm-attribution-list", ops + "confirm-attribution-list"),
+        ("attribution-status", ops + "attribution-status")]
+    CapabilityStatement.model_validate(body)
 
 
 def test_stored_fields_equal_sent_fields(fhir, base, new_id):

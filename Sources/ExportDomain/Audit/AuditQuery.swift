@@ -15,7 +15,7 @@ public struct AuditQuery: Sendable, Equatable {
     public var after: Int64?
 
     public static let defaultCount = 100
-    public static let maximumCount = 1000
+    public static let maximumCount = SearchPaging.maximumCount
 
     public init(from: FHIRInstant? = nil, until: FHIRInstant? = nil, clientId: String? = nil, entity: String? = nil,
                 actions: [AuditAction]? = nil, count: Int = defaultCount, after: Int64? = nil) {
@@ -59,11 +59,7 @@ public struct AuditQuery: Sendable, Equatable {
                     actions += matched.filter { !actions.contains($0) }
                 }
                 query.actions = actions
-            case "_count":
-                guard let count = Int(value), (1...maximumCount).contains(count) else {
-                    throw FHIRError.badRequest(.value, "_count must be a whole number from 1 to \(maximumCount), not '\(value)'")
-                }
-                query.count = count
+            case "_count": query.count = try SearchPaging.count(value)
             default:
                 guard let after = Int64(value), after >= 0 else {
                     throw FHIRError.badRequest(.value, "_cursor '\(value)' is not one this server handed out")
@@ -81,34 +77,18 @@ public struct AuditQuery: Sendable, Equatable {
 
     /// Intersects the window with one `date` condition.
     mutating func narrow(date: String) throws(FHIRError) {
-        let prefixes = ["ge", "gt", "le", "lt", "eq"]
-        let prefix = prefixes.first { date.hasPrefix($0) }
-        let text = prefix.map { String(date.dropFirst($0.count)) } ?? date
-        guard let start = FHIRInstant.parseDateTime(text), let end = Self.end(of: text, start: start) else {
-            throw FHIRError.badRequest(.value, "date '\(date)' is not a FHIR dateTime with an optional ge, gt, le, lt or eq prefix")
+        guard let value = DateSearchValue.parse(date) else {
+            throw FHIRError.badRequest(.value, "date '\(date)' is not \(DateSearchValue.syntax)")
         }
-        switch prefix ?? "eq" {
-        case "ge": raiseFrom(start)
-        case "gt": raiseFrom(end)
-        case "lt": lowerUntil(start)
-        case "le": lowerUntil(end)
-        default:
-            raiseFrom(start)
-            lowerUntil(end)
+        switch value.prefix {
+        case .ge: raiseFrom(value.start)
+        case .gt: raiseFrom(value.end)
+        case .lt: lowerUntil(value.start)
+        case .le: lowerUntil(value.end)
+        case .eq:
+            raiseFrom(value.start)
+            lowerUntil(value.end)
         }
-    }
-
-    /// The first instant after the period `text` names, by its precision: the next year, month
-    /// or day for a partial date; the next second, or the next unit of its last fractional
-    /// digit (down to milliseconds), for a time.
-    private static func end(of text: String, start: FHIRInstant) -> FHIRInstant? {
-        guard let time = text.firstIndex(of: "T") else { return FHIRInstant.parseDateTimeEnd(text) }
-        var width: Int64 = 1000
-        if let dot = text[time...].firstIndex(of: ".") {
-            let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }.count
-            width = digits >= 3 ? 1 : digits == 2 ? 10 : 100
-        }
-        return FHIRInstant(millisecondsSinceEpoch: start.millisecondsSinceEpoch + width)
     }
 
     private mutating func raiseFrom(_ instant: FHIRInstant) {
@@ -121,6 +101,6 @@ public struct AuditQuery: Sendable, Equatable {
 
     /// The query string of the next page after the record `lastId`, keeping every other parameter.
     public static func nextPage(_ items: [(name: String, value: String)], after lastId: Int64) -> [(name: String, value: String)] {
-        items.filter { $0.name != "_cursor" } + [("_cursor", String(lastId))]
+        SearchPaging.nextPage(items, cursor: String(lastId))
     }
 }

@@ -75,6 +75,15 @@ public struct BulkDataExportSettings: Sendable, Equatable {
     public var batchSize: Int
     /// The manifest's `requiresAccessToken`: downloads need the bearer token as well as the signed URL.
     public var requiresAccessToken: Bool
+
+    /// When the files of a task that finished at `finishedAt` (ms since the epoch) are purged:
+    /// `FileRetentionPeriod` later. The scheduler's cleanup purges every task past this point
+    /// (on its next pass), and the complete `$exportstatus` answer announces it as `Expires`.
+    public func filesExpire(finishedAt: Int64) -> FHIRInstant {
+        FHIRInstant(millisecondsSinceEpoch: finishedAt + fileRetentionMilliseconds)
+    }
+
+    public var fileRetentionMilliseconds: Int64 { Int64(fileRetentionSeconds) * 1000 }
 }
 
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -176,6 +176,8 @@ public enum ExportKickoff {
         var exportType: String?
         /// The `_type` items in the order given (nil: `_type` omitted).
         var typeNames: [ResourceType]?
+        /// Which of the synonyms `_type` and `resourceTypes` was given (nil: neither).
+        var typeParameter: String?
         var since: FHIRInstant?
         var until: FHIRInstant?
         var patients: [String] = []
@@ -202,18 +204,26 @@ public enum ExportKickoff {
                 }
                 exportType = text
 
-            case "_type":
+            case "_type", "resourceTypes":
+                // `resourceTypes` is a synonym of `_type` (same syntax, same rules); both in one
+                // request would leave unclear which list is meant, so that is refused.
+                let parameterName = parameter.name
+                if let typeParameter, typeParameter != parameterName {
+                    throw FHIRError.badRequest(.invalid,
+                        "_type and resourceTypes are synonyms: give the resource types in only one of them")
+                }
+                typeParameter = parameterName
                 let text = try value(parameter, keys: ["valueString"])
                 var names = typeNames ?? []
                 for item in text.split(separator: ",") {
                     let name = ResourceType(item.trimmingCharacters(in: " \t"))
                     guard !name.rawValue.isEmpty else { continue }
                     guard name.isKnown else {
-                        throw FHIRError.badRequest(.notSupported, "_type: \(quoted(name.rawValue)) is not a FHIR R4 resource type")
+                        throw FHIRError.badRequest(.notSupported, "\(parameterName): \(quoted(name.rawValue)) is not a FHIR R4 resource type")
                     }
                     guard ATRTypes.all.contains(name) else {
                         throw FHIRError.badRequest(.notSupported,
-                            "_type: \(name) is not exported by the ATR export (supported: \(ATRTypes.all.joined(separator: ", ")))")
+                            "\(parameterName): \(name) is not exported by the ATR export (supported: \(ATRTypes.all.joined(separator: ", ")))")
                     }
                     names.append(name)
                 }
@@ -293,7 +303,7 @@ public enum ExportKickoff {
                 let missing = ATRTypes.required.filter { !typeNames.contains($0) }
                 guard missing.isEmpty else {
                     throw FHIRError.badRequest(.invalid,
-                        "_type must include Group, Patient and Coverage for \(operation.rawValue); missing: \(missing.joined(separator: ", "))")
+                        "\(typeParameter ?? "_type") must include Group, Patient and Coverage for \(operation.rawValue); missing: \(missing.joined(separator: ", "))")
                 }
             }
             return ATRTypes.all.filter { typeNames.contains($0) }

@@ -6,7 +6,7 @@ public enum Subsetting {
     public static let tagDisplay = "subsetted"
 
     /// Elements kept by `_elements` whatever the selectors say.
-    public static let mandatoryElements: Set<String> = ["resourceType", "id", "meta"]
+    public static let alwaysKeptElements: Set<String> = ["resourceType", "id", "meta"]
 
     /// Whether `resource` already carries the `SUBSETTED` tag.
     public static func hasSubsettedTag(_ resource: JSONObject) -> Bool {
@@ -33,9 +33,11 @@ public enum Subsetting {
         }
     }
 
-    /// Bulk Data `_elements`: keeps `resourceType`, `id`, `meta` and the root elements named by
-    /// the selectors that apply to this resource's type (an untyped selector applies to every
-    /// type). A kept element keeps its primitive companion (`birthDate` keeps `_birthDate`).
+    /// Bulk Data `_elements`: keeps `resourceType`, `id`, `meta`, the elements FHIR R4 marks
+    /// mandatory for the type (`R4MandatoryElements`: Coverage `status`, `beneficiary`, `payor`)
+    /// and the root elements named by the selectors that apply to this resource's type (an
+    /// untyped selector applies to every type). A kept element keeps its primitive companion
+    /// (`birthDate` keeps `_birthDate`).
     /// When no selector applies, the resource is returned unchanged. When anything was
     /// removed, the result carries the `SUBSETTED` tag and `changed` is true. Key order is kept.
     public static func applyElements(_ resource: JSONObject, selectors: [ElementSelector]) -> (JSONObject, changed: Bool) {
@@ -47,7 +49,8 @@ public enum Subsetting {
             keep.insert(selector.element)
         }
         guard applies else { return (resource, false) }
-        keep.formUnion(mandatoryElements)
+        keep.formUnion(alwaysKeptElements)
+        if let type { keep.formUnion(R4MandatoryElements.elements(of: type)) }
         var result = JSONObject(minimumCapacity: resource.count)
         var changed = false
         for (key, value) in resource {
@@ -61,6 +64,27 @@ public enum Subsetting {
         guard changed else { return (resource, false) }
         addSubsettedTag(&result)
         return (result, true)
+    }
+
+    /// A Group search's `_summary=true` form of a stored Group: every element but `member`,
+    /// tagged SUBSETTED when it had members (the ATR IG's point of `_summary=true`: discovery
+    /// without the list). Only the other elements are parsed, so a list of a million members
+    /// costs a byte scan, not a parse. Nil when the bytes are not a JSON object.
+    public static func groupWithoutMembers(_ stored: [UInt8]) -> [UInt8]? {
+        guard let scan = ResourceScan(stored) else { return nil }
+        var group = JSONObject(minimumCapacity: scan.properties.count)
+        var removed = false
+        for property in scan.properties {
+            guard property.key != "member" else {
+                removed = true
+                continue
+            }
+            guard let value = try? JSONParser.parse(stored[property.value]) else { return nil }
+            group[property.key] = value
+        }
+        guard removed else { return stored }
+        addSubsettedTag(&group)
+        return JSONValue.object(group).serialized()
     }
 
     /// Whether a `Group.member` element stays in the exported Group: every element except one
