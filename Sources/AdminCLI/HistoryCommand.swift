@@ -12,7 +12,7 @@ struct HistoryCommand: ParsableCommand {
 
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete superseded versions written longer ago than History.RetentionPeriod; current versions stay.",
+            abstract: "Delete versions superseded longer ago than History.RetentionPeriod; current versions stay.",
             discussion: "For another age once: ATR_History__RetentionPeriod=30.00:00:00 atrctl history prune"
         )
 
@@ -21,8 +21,8 @@ struct HistoryCommand: ParsableCommand {
             let database = ConfigurationLoader.openDatabaseOrExit(settings, program: "atrctl")
             let cutoff = FHIRInstant(millisecondsSinceEpoch: SystemClock.now().millisecondsSinceEpoch
                                          - Int64(settings.historyRetentionSeconds) * 1000)
-            let pruned = try database.pruneHistory(writtenBefore: cutoff)
-            print("pruned \(pruned) version(s) written before \(cutoff)")
+            let pruned = try database.pruneHistory(supersededBefore: cutoff)
+            print("pruned \(pruned) version(s) superseded before \(cutoff)")
         }
     }
 }

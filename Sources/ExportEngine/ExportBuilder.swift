@@ -159,8 +159,11 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// `_since`/`_until` unless the member is exported `whole`; the additional resources it
     /// references are followed either way.
     private func exportOwned(_ key: ResourceKey, whole: Bool) throws {
-        guard try snapshot.markExported(key), let row = try snapshot.currentResource(key) else { return }
+        guard let row = try snapshot.currentResource(key) else { return }
+        // Marked only when written: a Coverage shared with a member who did not change is still
+        // written whole for a member who joined since `_since`.
         if wanted.contains(key.type), whole || inWindow(row.lastUpdated) {
+            guard try snapshot.markExported(key) else { return }
             try emit(key.type, row.json)
         }
         try followReferences(of: key.type, row.json, depth: 1)
@@ -192,8 +195,10 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// resources (Patient, Coverage, RelatedPerson of an earlier or current member) deleted
     /// since then — each once, as a Bundle with one DELETE entry (Bulk Data 2.0).
     private func writeDeletions(since: FHIRInstant, requested: Set<ResourceKey>?) throws {
+        // A member who opted out is never named: not while listed, not after leaving.
         try snapshot.forEachDepartedMember { patient in
             if let requested, !requested.contains(patient) { return }
+            if try isOptedOut(patient) { return }
             try writeDeleted(patient)
         }
         let types = ATRTypes.memberOwned.filter { wanted.contains($0) }
@@ -209,6 +214,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             }
             for patient in patients {
                 if let requested, !requested.contains(patient) { continue }
+                if try isOptedOut(patient) { continue }
                 let noted = try snapshot.notedMember(patient)
                 if noted.earlier || noted.current {
                     try writeDeleted(key)

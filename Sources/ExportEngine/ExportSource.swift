@@ -17,8 +17,9 @@ public protocol ExportSource {
     // `_since` member changes: the Group as it stood then, and who was a member then and now
     // (kept by the source, so memory does not grow with the list).
 
-    /// The Group's version current at `instant`, piece by piece; nil when the Group did not
-    /// exist then, was deleted then, or that version is no longer kept.
+    /// The Group as it stood at `instant`: its version written last before it (one written at
+    /// `instant` itself is a change since, `_since` being inclusive), piece by piece; nil when
+    /// the Group did not exist then, was deleted then, or that version is no longer kept.
     func group(_ key: ResourceKey, at instant: FHIRInstant) throws -> Group?
     /// Remembers a member of the Group as it stood at `_since` (`earlier`) or as it stands now.
     func noteMember(_ patient: ResourceKey, earlier: Bool) throws

@@ -116,7 +116,7 @@ public final class FHIRService {
         case "$exportstatus"?: return method == "DELETE" ? .exportCancel : .exportStatus
         case "$exportfilerequest"?: return .fileDownload
         case ListOperation.attributionStatus.rawValue?: return .read
-        case let operation? where ListOperation(rawValue: operation) != nil: return .write
+        case let operation? where ListOperation(rawValue: operation) != nil: return .listChange
         case let operation? where operation.hasPrefix("$"): return .exportKickoff
         default: break
         }

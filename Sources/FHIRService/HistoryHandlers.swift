@@ -2,11 +2,14 @@ import ExportDomain
 import Storage
 
 /// `GET {type}/{id}/_history` (newest first, deletions included) and `GET {type}/{id}/_history/{vid}`:
-/// every version kept, for what the client may see now (`requireVisible`).
+/// every version kept, for what the client may see now (`requireVisible`). A provider sees every
+/// version of its own lists, but of a Patient, Coverage or RelatedPerson only the current one:
+/// that it is disclosed now says nothing about whose an earlier version was.
 extension FHIRService {
     func history(_ key: ResourceKey, access: Access) throws -> HTTPResponse {
         try requireVisible(key, access: access)
-        let versions = try database.history(key)
+        var versions = try database.history(key)
+        if currentOnly(key, access) { versions = Array(versions.prefix(1)) }
         guard !versions.isEmpty else { throw FHIRError.notFound("\(key) is not known") }
         let entries: [JSONValue] = try versions.map { version in
             var entry = JSONObject([("fullUrl", .string("\(settings.publicBaseURL)/\(key)"))])
@@ -32,14 +35,18 @@ extension FHIRService {
 
     func versionRead(_ key: ResourceKey, versionId: String, access: Access) throws -> HTTPResponse {
         try requireVisible(key, access: access)
-        guard let number = Int(versionId), number > 0, let version = try database.version(key, number) else {
-            throw FHIRError.notFound("Version \(versionId) of \(key) is not known")
-        }
+        let notKnown = FHIRError.notFound("Version \(versionId) of \(key) is not known")
+        guard let number = Int(versionId), number > 0, let version = try database.version(key, number) else { throw notKnown }
+        if currentOnly(key, access), try database.history(key).first?.versionId != number { throw notKnown }
         guard let json = version.json else {
             throw FHIRError(status: 410, code: .deleted, "Version \(versionId) of \(key) is a deletion",
                             headers: [HTTPHeader("ETag", "W/\"\(version.versionId)\"")])
         }
         return .fhir(200, bytes: try disclosed(key, json: json, access: access), headers: [HTTPHeader("ETag", "W/\"\(version.versionId)\""),
                                                  HTTPHeader("Last-Modified", version.lastUpdated.httpDate)])
+    }
+
+    private func currentOnly(_ key: ResourceKey, _ access: Access) -> Bool {
+        access.principal?.role == .provider && AccessPolicy.memberTypes.contains(key.type)
     }
 }

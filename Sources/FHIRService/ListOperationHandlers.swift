@@ -25,6 +25,7 @@ extension FHIRService {
         case .memberAdd:
             let addition = AttributionList.Addition(patient: try memberPatient(input), provider: try attributedProvider(input)!,
                                                     period: input.attributionPeriod)
+            access.audit.entities += [.resource(addition.patient), .resource(addition.provider)]
             return try changeList(key, operation: operation) { group in
                 (AttributionList.adding(addition, to: group, baseURL: settings.publicBaseURL),
                  "\(addition.patient) is attributed to \(addition.provider) in \(key)")
@@ -32,6 +33,7 @@ extension FHIRService {
         case .memberRemove:
             let removal = AttributionList.Removal(patient: try memberPatient(input), provider: try attributedProvider(input),
                                                   coverage: input.coverageReference)
+            access.audit.entities += [.resource(removal.patient)] + [removal.provider, removal.coverage].compactMap { $0 }.map(AuditEntity.resource)
             return try changeList(key, operation: operation) { group in
                 let (changed, removed) = AttributionList.removing(removal, from: group, baseURL: settings.publicBaseURL)
                 guard removed > 0 else {
@@ -86,10 +88,8 @@ extension FHIRService {
                 throw FHIRError(status: 422, code: .notFound, "patientReference \(reference) is not known")
             }
             if let memberId = input.memberId {
-                let byIdentifier = try resolve(memberId, types: ["Patient"], parameter: "memberId")
-                guard byIdentifier == reference else {
-                    throw FHIRError(status: 422, code: .businessRule,
-                                    "memberId \(memberId) is \(byIdentifier), not patientReference \(reference)")
+                guard try resolve(memberId, types: ["Patient"], parameter: "memberId") == reference else {
+                    throw FHIRError(status: 422, code: .businessRule, "memberId \(memberId) and patientReference \(reference) name different Patients")
                 }
             }
             return reference
@@ -119,22 +119,25 @@ extension FHIRService {
         case 0:
             throw FHIRError(status: 422, code: .notFound, "\(parameter) \(identifier) matches no \(types.joined(separator: " or "))")
         default:
+            // How many, never which: the ids would map business identifiers to this server's ids.
             throw FHIRError(status: 422, code: .multipleMatches,
-                            "\(parameter) \(identifier) is ambiguous: it matches \(found.map(\.description).joined(separator: ", "))")
+                            "\(parameter) \(identifier) is ambiguous: it matches \(found.count) resources")
         }
     }
 
     /// A Bundle (collection) with the member's Patient, their Coverages and attributed providers,
     /// as the export would give them (redacted alike); 404 for a non-member or an opted-out member.
     private func attributionStatus(_ groupKey: ResourceKey, input: ListOperationInput, access: Access) throws -> HTTPResponse {
+        // One answer for an unknown, ambiguous, non-member or opted-out member: none of them says
+        // whether a Patient exists.
+        let notMember = FHIRError.notFound("No exported member of \(groupKey) matches the given memberId or patientReference")
         let patient: ResourceKey
         do {
             patient = try memberPatient(input)
         } catch let error as FHIRError where error.status == 422 {
-            throw FHIRError.notFound(error.diagnostics)
+            throw notMember
         }
         access.audit.entities.append(.resource(patient))
-        let notMember = FHIRError.notFound("\(patient) is not an exported member of \(groupKey)")
         guard try exportingGroups(of: patient, access: Access(principal: nil, audit: access.audit)).contains(groupKey.id) else {
             throw notMember
         }

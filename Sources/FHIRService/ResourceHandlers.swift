@@ -59,8 +59,11 @@ extension FHIRService {
             request = .group(id: key.id)
         case let type where AccessPolicy.memberTypes.contains(type):
             // Gathering the evidence reads Groups and Consents: only for providers with the scope.
+            // A deleted resource is in no export, so it has none.
             let needsEvidence = access.principal.map { $0.role == .provider && $0.scopes.missingRead([type]).isEmpty } ?? false
-            request = .memberResource(type, exportedBy: needsEvidence ? try exportingGroups(of: key, access: access) : [])
+            var exportedBy: [String] = []
+            if needsEvidence, case .found = try database.read(key) { exportedBy = try exportingGroups(of: key, access: access) }
+            request = .memberResource(type, exportedBy: exportedBy)
         default:
             request = .resource(key.type)
         }

@@ -9,7 +9,7 @@ extension Database: ExportSource {
     }
 
     public func group(_ key: ResourceKey, at instant: FHIRInstant) throws -> ResourceBlob? {
-        try resourceBlob(key, currentAt: instant)
+        try resourceBlob(key, currentBefore: instant)
     }
 }
 

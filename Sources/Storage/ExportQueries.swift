@@ -51,15 +51,16 @@ extension Database {
         return ResourceBlob(handle: blob, lastUpdated: row.1, windowSize: windowSize)
     }
 
-    /// The version of `key` current at `instant`, for reading piece by piece; nil when there was
-    /// none then, it was a deletion, or it is no longer kept.
-    public func resourceBlob(_ key: ResourceKey, currentAt instant: FHIRInstant, windowSize: Int = 1 << 20) throws -> ResourceBlob? {
+    /// The version of `key` current just before `instant` (written before it: what is written at
+    /// `instant` itself counts as changed since, as `_since` is inclusive), for reading piece by
+    /// piece; nil when there was none then, it was a deletion, or it is no longer kept.
+    public func resourceBlob(_ key: ResourceKey, currentBefore instant: FHIRInstant, windowSize: Int = 1 << 20) throws -> ResourceBlob? {
         let candidates = try connection.query(
             """
-            SELECT 'resources', rowid, version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ? AND last_updated <= ?
+            SELECT 'resources', rowid, version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ? AND last_updated < ?
             UNION ALL
             SELECT 'resource_versions', rowid, version_id, last_updated, deleted FROM resource_versions
-                WHERE type = ? AND id = ? AND last_updated <= ?
+                WHERE type = ? AND id = ? AND last_updated < ?
             ORDER BY 3 DESC LIMIT 1
             """,
             [.type(key.type), .text(key.id), .instant(instant), .type(key.type), .text(key.id), .instant(instant)]

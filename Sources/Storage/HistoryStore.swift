@@ -43,29 +43,11 @@ extension Database {
         }.first
     }
 
-    /// The version that was current at `instant` (the newest written at or before it); nil
-    /// when the resource did not exist yet or that version was pruned.
-    public func version(_ key: ResourceKey, currentAt instant: FHIRInstant) throws -> ResourceVersion? {
-        try connection.query(
-            """
-            SELECT version_id, last_updated, deleted, json FROM (
-                SELECT version_id, last_updated, deleted, json FROM resources WHERE type = ? AND id = ? AND last_updated <= ?
-                UNION ALL
-                SELECT version_id, last_updated, deleted, json FROM resource_versions WHERE type = ? AND id = ? AND last_updated <= ?
-            ) ORDER BY version_id DESC LIMIT 1
-            """,
-            [.type(key.type), .text(key.id), .instant(instant), .type(key.type), .text(key.id), .instant(instant)]
-        ) { row in
-            ResourceVersion(key: key, versionId: Int(row.integer(0)), lastUpdated: row.instant(1),
-                            json: row.integer(2) != 0 ? nil : row.blob(3))
-        }.first
-    }
-
-    /// Deletes superseded versions written before `cutoff`; current versions are never pruned.
-    /// Returns how many.
-    public func pruneHistory(writtenBefore cutoff: FHIRInstant) throws -> Int {
+    /// Deletes versions superseded before `cutoff` (no longer current since then); current
+    /// versions are never pruned. Returns how many.
+    public func pruneHistory(supersededBefore cutoff: FHIRInstant) throws -> Int {
         try writeTransaction {
-            try connection.run("DELETE FROM resource_versions WHERE last_updated < ?", [.instant(cutoff)])
+            try connection.run("DELETE FROM resource_versions WHERE superseded_at < ?", [.instant(cutoff)])
             return connection.changes
         }
     }

@@ -145,8 +145,9 @@ enum Migrations {
             BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
         """,
         // 5: history. Every superseded version moves to resource_versions when the next one is
-        // written (the current one stays in resources, which the export reads); tombstones are
-        // found by the time they were deleted (`_since` exports list them as deleted).
+        // written, with the time it was superseded (pruning goes by that: a version stays as long
+        // as it was current recently); the current one stays in resources, which the export
+        // reads. Tombstones are found by the time they were deleted (`_since` lists them).
         """
         CREATE TABLE resource_versions (
             type TEXT NOT NULL,
@@ -155,9 +156,10 @@ enum Migrations {
             last_updated INTEGER NOT NULL,
             deleted INTEGER NOT NULL,
             json BLOB,
+            superseded_at INTEGER NOT NULL,
             PRIMARY KEY (type, id, version_id)
         );
-        CREATE INDEX resource_versions_by_time ON resource_versions (last_updated);
+        CREATE INDEX resource_versions_by_superseded ON resource_versions (superseded_at);
         CREATE INDEX resources_deleted_by_time ON resources (last_updated) WHERE deleted = 1;
         """,
     ]

@@ -88,7 +88,7 @@ public final class Database {
             throw VersionConflict(key: key, expected: expectedVersion, found: existing?.version)
         }
         let version = (existing?.version ?? 0) + 1
-        if existing != nil { try archiveCurrentVersion(key) }
+        if existing != nil { try archiveCurrentVersion(key, supersededAt: now) }
         var stamped = resource
         ResourceInput.stamp(&stamped, id: key.id, versionId: version, lastUpdated: now)
         let json = JSONValue.object(stamped).serialized()
@@ -110,7 +110,7 @@ public final class Database {
         guard let existing = try currentVersion(key) else { return .missing }
         if existing.deleted { return .alreadyDeleted }
         let version = existing.version + 1
-        try archiveCurrentVersion(key)
+        try archiveCurrentVersion(key, supersededAt: now)
         try connection.run(
             "UPDATE resources SET version_id = ?, last_updated = ?, deleted = 1, json = NULL WHERE type = ? AND id = ?",
             [.int(version), .instant(now), .type(key.type), .text(key.id)]
@@ -120,13 +120,13 @@ public final class Database {
     }
 
     /// Keeps the version about to be superseded in `resource_versions` (history).
-    private func archiveCurrentVersion(_ key: ResourceKey) throws {
+    private func archiveCurrentVersion(_ key: ResourceKey, supersededAt now: FHIRInstant) throws {
         try connection.run(
             """
-            INSERT OR REPLACE INTO resource_versions (type, id, version_id, last_updated, deleted, json)
-            SELECT type, id, version_id, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?
+            INSERT OR REPLACE INTO resource_versions (type, id, version_id, last_updated, deleted, json, superseded_at)
+            SELECT type, id, version_id, last_updated, deleted, json, ? FROM resources WHERE type = ? AND id = ?
             """,
-            [.type(key.type), .text(key.id)]
+            [.instant(now), .type(key.type), .text(key.id)]
         )
     }
 

@@ -25,6 +25,8 @@ final class AuditTests: XCTestCase {
         XCTAssertNil(answered(.exportKickoff, 202), "accepted kick-offs are recorded with their task")
         XCTAssertNil(answered(.exportStatus, 202))
         XCTAssertNil(answered(.write, 201, role: .admin))
+        XCTAssertEqual(answered(.listChange, 200), .success, "every change to an attribution list")
+        XCTAssertEqual(answered(.listChange, 422), .minorFailure)
         let details = AuditRule.record(AuditRule.Answered(action: .read, status: 403, reason: "no scope", hidden: false, role: .provider))?.details
         XCTAssertEqual(details, [AuditDetail("status", "403"), AuditDetail("reason", "no scope")])
     }

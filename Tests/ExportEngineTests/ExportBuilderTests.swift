@@ -186,6 +186,32 @@ final class ExportBuilderTests: XCTestCase {
         XCTAssertEqual(result.manifest.filter { $0.type == "Bundle" }.map(\.name), ["deleted.ndjson"])
     }
 
+    func testAMemberWhoJoinedGetsACoverageSharedWithAMemberWhoDidNotChange() throws {
+        // cov1 names p1 (new) as subscriber and p2 (old member) as beneficiary.
+        var world = Self.world
+        world[4] = #"{"resourceType":"Coverage","id":"cov1","meta":\#(Self.meta()),"status":"active","beneficiary":{"reference":"Patient/p2"},"subscriber":{"reference":"Patient/p1"},"payor":[{"reference":"Organization/payer"}]}"#
+        let january: [ResourceKey: [String]] = [ResourceKey(type: "Group", id: "atr"): [
+            #"{"resourceType":"Group","id":"atr","meta":{"lastUpdated":"2026-01-01T00:00:00.000Z"},"member":[\#(Self.member("p3")),\#(Self.member("p2"))]}"#,
+        ]]
+        // The Group lists p1 first; put p2 (old) before p1 (new) so the shared Coverage is met first by the old member.
+        world[0] = #"{"resourceType":"Group","id":"atr","meta":\#(Self.atrProfile),"type":"person","actual":true,"member":[\#(Self.member("p2")),\#(Self.member("p1")),\#(Self.member("p3"))]}"#
+        let result = try export(world, earlierGroups: january, request: { $0.since = Self.november })
+        XCTAssertEqual(result.ids("Coverage"), ["cov2", "cov1"], "cov1 written whole for p1 although p2 met it first")
+    }
+
+    func testAMemberWhoOptedOutIsNeverListedAsDeleted() throws {
+        let january: [ResourceKey: [String]] = [ResourceKey(type: "Group", id: "atr"): [
+            #"{"resourceType":"Group","id":"atr","meta":{"lastUpdated":"2026-01-01T00:00:00.000Z"},"member":[\#(Self.member("p1")),\#(Self.member("p2")),\#(Self.member("p3"))]}"#,
+        ]]
+        var world = Self.world
+        world[0] = #"{"resourceType":"Group","id":"atr","meta":\#(Self.atrProfile),"type":"person","actual":true,"member":[\#(Self.member("p1")),\#(Self.member("p2"))]}"#
+        let deletedAt = FHIRInstant.parseInstant("2026-11-10T00:00:00Z")!
+        let result = try export(world, earlierGroups: january, deletions: [
+            (ResourceKey(type: "Coverage", id: "cov3"), deletedAt, #"{"resourceType":"Coverage","id":"cov3","beneficiary":{"reference":"Patient/p3"}}"#),
+        ], request: { $0.since = Self.november })
+        XCTAssertEqual(result.lines("Bundle"), [], "p3 opted out: neither the departure nor the Coverage is named")
+    }
+
     func testWithoutTheListAsItStoodAtSinceEveryMemberIsNew() throws {
         let result = try export(request: { $0.since = Self.november })
         XCTAssertEqual(result.ids("Patient"), ["p1", "p2"])

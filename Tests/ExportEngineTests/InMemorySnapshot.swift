@@ -76,7 +76,7 @@ final class InMemorySnapshot: ExportSource {
             return (lastUpdated, Array(text.utf8))
         }
         if let current = resources[key] { versions.append((current.lastUpdated, current.json)) }
-        guard let version = versions.last(where: { !(instant < $0.0) }) else { return nil }
+        guard let version = versions.last(where: { $0.0 < instant }) else { return nil }
         return InMemoryGroup(bytes: version.1, lastUpdated: version.0)
     }
 

@@ -179,11 +179,14 @@ def test_attribution_status_answers_for_a_member_only(life):
     assert "costToBeneficiary" not in bundle["entry"][1]["resource"], "redacted as the export redacts"
     by_reference = operation(reader, gid, "attribution-status", parameters(patientReference=ref(f"Patient/{ids['p2']}")))
     assert [e["resource"]["id"] for e in by_reference.json()["entry"]] == [i for _, i in got]
-    for pid in (ids["out"], ids["p1"]):
-        resp = operation(reader, gid, "attribution-status", parameters(patientReference=ref(f"Patient/{pid}")))
-        assert_outcome(resp, 404, "not-found", f"Patient/{pid} is not an exported member of Group/{gid}")
-    resp = operation(reader, gid, "attribution-status", parameters(memberId=member_id("M-nobody")))
-    assert_outcome(resp, 404, "not-found", "matches no Patient")
+    # One answer for a non-member, a removed member, an unknown memberId and an unknown Patient.
+    answers = []
+    for given in (parameters(patientReference=ref(f"Patient/{ids['out']}")), parameters(patientReference=ref(f"Patient/{ids['p1']}")),
+                  parameters(memberId=member_id("M-nobody")), parameters(patientReference=ref(f"Patient/{ids['p1']}-never"))):
+        resp = operation(reader, gid, "attribution-status", given)
+        assert_outcome(resp, 404, "not-found", f"No exported member of Group/{gid} matches")
+        answers.append(resp.json())
+    assert all(answer == answers[0] for answer in answers)
 
 
 def test_an_opted_out_member_has_no_attribution_status(life, fhir):
@@ -196,7 +199,7 @@ def test_an_opted_out_member_has_no_attribution_status(life, fhir):
                                                                providerReference=ref(f"Practitioner/{ids['prac']}")))
     assert resp.status_code == 200, describe(resp)
     resp = operation(admin_like, gid, "attribution-status", parameters(patientReference=ref(f"Patient/{ids['p5']}")))
-    assert_outcome(resp, 404, "not-found", "is not an exported member")
+    assert_outcome(resp, 404, "not-found", f"No exported member of Group/{gid} matches")
     # An open list removes a member outright.
     resp = operation(admin_like, gid, "member-remove", parameters(patientReference=ref(f"Patient/{ids['p5']}"),
                                                                   providerReference=ref(f"Practitioner/{ids['prac']}")))
@@ -211,7 +214,8 @@ def test_bad_requests_name_the_problem(life):
     resp = operation(stranger, gid, "member-add", parameters(memberId=member_id("M-nobody"), providerNpi=npi(life["prac_npi"])))
     assert_outcome(resp, 422, "not-found", "memberId http://example.org/atr-e2e/member-ids|M-nobody matches no Patient")
     resp = operation(stranger, gid, "member-add", parameters(patientReference=ref(f"Patient/{ids['p3']}"), providerNpi=npi(life["twin_npi"])))
-    assert_outcome(resp, 422, "multiple-matches", "is ambiguous")
+    assert_outcome(resp, 422, "multiple-matches", "is ambiguous: it matches 2 resources")
+    assert ids["twin1"] not in resp.text and ids["twin2"] not in resp.text, "how many, never which"
     resp = operation(stranger, gid, "member-add", parameters(patientReference=ref(f"Patient/{ids['p3']}")))
     assert_outcome(resp, 400, "required", "providerNpi or providerReference")
     resp = operation(stranger, gid, "member-add", parameters(memberId=member_id("x"), patientReference=ref(f"Patient/{ids['p3']}"),
@@ -244,3 +248,17 @@ def test_every_version_of_a_resource_is_kept(fhir):
     assert fhir.get("Patient", f"{pid}/_history/2").json()["name"][0]["family"] == "Two"
     assert fhir.get("Patient", f"{pid}/_history/3").status_code == 410
     assert fhir.get("Patient", f"{pid}/_history/9").status_code == 404
+
+
+def test_every_list_change_is_in_the_audit_trail(life):
+    ids, provider = life["ids"], life["provider"]
+    admin = register_new("list-auditor", "system/*.read", groups=[], role="admin")
+    resp = requests.get(f"{base_url()}/AuditEvent", params={"agent": provider.client_id, "type": "list-change"},
+                        headers={"Authorization": f"Bearer {admin.token()}"}, verify=ca(), timeout=60)
+    assert resp.status_code == 200, describe(resp)
+    events = [e["resource"] for e in resp.json()["entry"]]
+    outcomes = [e["outcome"] for e in events]
+    # Two additions, a removal, two concurrent additions, the confirmation (0); then two refusals (4).
+    assert outcomes == ["0"] * 6 + ["4", "4"], outcomes
+    first = [entity["what"]["reference"] for entity in events[0]["entity"]]
+    assert first == [f"Group/{ids['list']}", f"Patient/{ids['p1']}", f"Practitioner/{ids['prac']}"]

@@ -15,6 +15,8 @@ public enum AuditAction: String, Sendable, CaseIterable {
     case search
     /// A REST create, update or delete, or a Bundle; audited only when refused.
     case write
+    /// `$member-add`, `$member-remove`, `$confirm-attribution-list`: always audited.
+    case listChange = "list-change"
     case auditQuery = "audit-query"
     case token
 
@@ -35,7 +37,7 @@ public enum AuditAction: String, Sendable, CaseIterable {
             Coding(system: Self.dicom, code: "110106", display: "Export")
         case .token:
             Coding(system: Self.dicom, code: "110114", display: "User Authentication")
-        case .exportStatus, .read, .history, .search, .write, .auditQuery:
+        case .exportStatus, .read, .history, .search, .write, .listChange, .auditQuery:
             Coding(system: "http://terminology.hl7.org/CodeSystem/audit-event-type", code: "rest", display: "Restful Operation")
         }
     }
@@ -47,7 +49,8 @@ public enum AuditAction: String, Sendable, CaseIterable {
         case .read: codings.append(Coding(system: Self.restfulInteraction, code: "read", display: "read"))
         case .history: codings.append(Coding(system: Self.restfulInteraction, code: "history-instance", display: "history-instance"))
         case .search, .auditQuery: codings.append(Coding(system: Self.restfulInteraction, code: "search-type", display: "search-type"))
-        case .exportKickoff, .exportStatus, .exportCancel: codings.append(Coding(system: Self.restfulInteraction, code: "operation", display: "operation"))
+        case .exportKickoff, .exportStatus, .exportCancel, .listChange:
+            codings.append(Coding(system: Self.restfulInteraction, code: "operation", display: "operation"))
         case .token: codings.append(Coding(system: Self.dicom, code: "110122", display: "Login"))
         case .write, .exportComplete, .exportFailed, .fileDownload: break
         }
@@ -60,7 +63,7 @@ public enum AuditAction: String, Sendable, CaseIterable {
         switch self {
         case .read, .history, .fileDownload: "R"
         case .exportCancel: "D"
-        case .write: "U"
+        case .write, .listChange: "U"
         case .exportKickoff, .exportComplete, .exportFailed, .exportStatus, .search, .auditQuery, .token: "E"
         }
     }

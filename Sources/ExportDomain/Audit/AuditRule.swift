@@ -29,13 +29,13 @@ public enum AuditRule {
         let refusal = [AuditDetail("status", String(answered.status))] + (answered.reason.map { [AuditDetail("reason", String($0.prefix(500)))] } ?? [])
         let refused = answered.status == 401 || answered.status == 403 || (answered.status == 404 && answered.hidden)
         // Every kick-off and every download attempt is recorded, whatever refused it.
-        let alwaysRecorded = answered.action == .exportKickoff || answered.action == .fileDownload
+        let alwaysRecorded = [.exportKickoff, .fileDownload, .listChange].contains(answered.action)
         if refused || (alwaysRecorded && answered.status >= 400) {
             return (AuditOutcome(httpStatus: answered.status), refusal)
         }
         guard answered.status < 400 else { return nil }
         switch answered.action {
-        case .fileDownload:
+        case .fileDownload, .listChange:
             return (.success, [])
         case .read, .history, .search:
             return answered.role == .provider ? (.success, []) : nil
