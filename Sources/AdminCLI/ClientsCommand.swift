@@ -82,10 +82,10 @@ struct ClientsCommand: ParsableCommand {
     struct Remove: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove a client; its tokens stop working when they expire.")
 
-        @Argument(help: "The client id.")
-        var id: String
+        @OptionGroup var client: IdentifierOption
 
         func run() throws {
+            let id = client.value
             let database = ConfigurationLoader.openDatabaseOrExit(ConfigurationLoader.loadOrExit(program: "atrctl"), program: "atrctl")
             guard try database.removeClient(id) else { throw ValidationFailure("no client '\(id)'") }
             print("removed client \(id)")

@@ -27,10 +27,10 @@ struct TasksCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One task: state, request, manifest or outcome.")
 
-        @Argument(help: "The task id.")
-        var id: String
+        @OptionGroup var task: IdentifierOption
 
         func run() throws {
+            let id = task.value
             let database = ConfigurationLoader.openDatabaseOrExit(ConfigurationLoader.loadOrExit(program: "atrctl"), program: "atrctl")
             guard let task = try database.task(id) else { throw ValidationFailure("no task '\(id)'") }
             print("id: \(task.id)\nstate: \(task.state.rawValue)\nclient: \(task.clientId ?? "-")\ncreated: \(task.createdAt)")

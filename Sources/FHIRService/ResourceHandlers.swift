@@ -18,7 +18,7 @@ extension FHIRService {
 
     func create(_ request: HTTPRequest, type: ResourceType, access: Access) throws -> HTTPResponse {
         try access.require(.write(type, .create), notFound: FHIRError.notFound("\(type) is not known"))
-        var resource = try resourceBody(request)
+        var resource = try resourceBody(request, idIgnored: true)
         try ResourceInput.checkType(resource, type: type)
         resource["id"] = nil
         let key = ResourceKey(type: type, id: environment.newId())
@@ -77,13 +77,13 @@ extension FHIRService {
     }
 
     /// The body of a PUT or POST as a checked resource.
-    func resourceBody(_ request: HTTPRequest) throws -> JSONObject {
+    func resourceBody(_ request: HTTPRequest, idIgnored: Bool = false) throws -> JSONObject {
         guard MediaType.isJSONResource(request.header("content-type")) else {
             let given = request.header("content-type").map { "'\($0)'" } ?? "none"
             throw FHIRError(status: 415, code: .notSupported,
                             "Content-Type must be application/fhir+json or application/json (given: \(given))")
         }
-        return try ResourceInput.parseResource(request.body)
+        return try ResourceInput.parseResource(request.body, idIgnored: idIgnored)
     }
 
     func versionHeaders(_ stored: StoredResource) -> [HTTPHeader] {

@@ -37,6 +37,18 @@ final class BundleRequestTests: XCTestCase {
         }
     }
 
+    func testConditionalEntriesAreRefusedNotIgnored() {
+        for condition in [#""ifNoneExist":"identifier=x|1""#, #""ifMatch":"W/\"1\"""#, #""ifNoneMatch":"*""#, #""ifModifiedSince":"2026-01-01""#] {
+            XCTAssertThrowsError(try parse("""
+            {"resourceType":"Bundle","type":"transaction","entry":[
+              {"resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient",\(condition)}}]}
+            """)) { error in
+                XCTAssertEqual((error as? FHIRError)?.status, 400)
+                XCTAssertTrue((error as? FHIRError)?.diagnostics.contains("conditional requests (request.if") == true, "\(error)")
+            }
+        }
+    }
+
     func testTransactionRejectsDuplicateTargets() {
         XCTAssertThrowsError(try parse("""
         {"resourceType":"Bundle","type":"transaction","entry":[

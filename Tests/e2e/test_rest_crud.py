@@ -150,6 +150,13 @@ def test_post_assigns_lowercase_uuid_and_ignores_body_id(fhir, base, new_id):
     assert_absent(fhir, "Patient", client_id)
 
 
+@pytest.mark.parametrize("body_id", ["../../x", "a" * 100, 42])
+def test_post_ignores_even_an_invalid_body_id(fhir, body_id):
+    resp = fhir.post("Patient", patient(None) | {"id": body_id})
+    assert_status(resp, 201)
+    assert SERVER_ID_RE.match(resp.json()["id"]), resp.text
+
+
 def test_post_without_id_gets_distinct_ids(fhir, base):
     ids = []
     for _ in range(3):

@@ -16,7 +16,7 @@ from export_support import (
 from fhir_support import FHIR_JSON, current_token, assert_outcome, assert_stored, describe, dumps, fhir_json, patient
 from security_support import (
     SUNRISE_OPTED_OUT, SUNRISE_PATIENTS, Client, assert_forbidden, assert_not_found, base_url,
-    register_new, request,
+    atrctl, register_new, request,
 )
 
 SUNRISE = "atr-group-sunrise"
@@ -343,3 +343,11 @@ def test_v2_create_letter_allows_create_but_not_update_or_delete(v2_creator):
         "resourceType": "Coverage", "status": "active", "beneficiary": {"reference": f"Patient/{pid}"},
         "payor": [{"reference": "Organization/payer-acme"}]}), headers={"Content-Type": FHIR_JSON})
     assert_forbidden(resp, ["create", "Coverage"])
+
+
+@pytest.mark.parametrize("form", ["positional", "--id"])
+def test_clients_remove_takes_the_id_as_clients_add_does_or_positionally(form):
+    client = register_new("sec-rm", "system/*.read")
+    args = ["clients", "remove", client.client_id] if form == "positional" else ["clients", "remove", "--id", client.client_id]
+    assert atrctl(*args).stdout.strip() == f"removed client {client.client_id}"
+    assert client.client_id not in atrctl("clients", "list").stdout

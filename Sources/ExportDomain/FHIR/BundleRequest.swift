@@ -90,6 +90,10 @@ public struct BundleRequest: Sendable {
         guard url.count == path.count else {
             throw FHIRError.badRequest(.notSupported, "conditional requests ('\(url)') are not supported")
         }
+        // Ignoring a condition would create or change what the client asked to be spared.
+        for condition in ["ifNoneExist", "ifMatch", "ifNoneMatch", "ifModifiedSince"] where request[condition] != nil {
+            throw FHIRError.badRequest(.notSupported, "conditional requests (request.\(condition)) are not supported")
+        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard let typeName = parts.first, !typeName.isEmpty else {
             throw FHIRError.badRequest(.invalid, "request.url '\(url)' names no resource type")

@@ -1,18 +1,19 @@
 /// Checks that turn a request body into a resource this server will store.
 public enum ResourceInput {
     /// Parses a body that must be one JSON object with a known, storable `resourceType`.
-    public static func parseResource(_ body: [UInt8]) throws -> JSONObject {
+    /// `idIgnored`: a POST (create) ignores the body's id, so it is not checked either.
+    public static func parseResource(_ body: [UInt8], idIgnored: Bool = false) throws -> JSONObject {
         let value: JSONValue
         do {
             value = try JSONParser.parse(body)
         } catch {
             throw FHIRError.badRequest(.structure, "The body is not valid JSON: \(error)")
         }
-        return try resourceObject(value)
+        return try resourceObject(value, idIgnored: idIgnored)
     }
 
     /// Checks an already parsed value (a Bundle entry's resource, an NDJSON line).
-    public static func resourceObject(_ value: JSONValue) throws -> JSONObject {
+    public static func resourceObject(_ value: JSONValue, idIgnored: Bool = false) throws -> JSONObject {
         guard case .object(let object) = value else {
             throw FHIRError.badRequest(.structure, "The body must be a JSON object holding a FHIR resource")
         }
@@ -28,7 +29,7 @@ public enum ResourceInput {
         guard ResourceTypes.isStorable(ResourceType(type)) else {
             throw FHIRError.badRequest(.notSupported, "Resources of type '\(type)' cannot be stored")
         }
-        if let id = object["id"] {
+        if let id = object["id"], !idIgnored {
             guard let text = id.stringValue, ResourceID.isValid(text) else {
                 throw FHIRError.badRequest(.value, "The resource id must match [A-Za-z0-9\\-\\.]{1,64}")
             }
