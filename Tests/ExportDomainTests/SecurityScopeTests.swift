@@ -79,6 +79,9 @@ final class SecurityScopeTests: XCTestCase {
             ("system/Group.read system/Patient.read system/Group.read system/Claim.read",
              "system/Patient.read system/Group.read", "system/Group.read system/Patient.read"),
             ("system/Patient.read  system/Patient.rs", "system/*.read", "system/Patient.read system/Patient.rs"),
+            // A type never served (clinical data) is never granted, even under a wildcard.
+            ("system/Observation.read system/Patient.read", "system/*.read", "system/Patient.read"),
+            ("system/AuditEvent.read", "system/*.read", "system/AuditEvent.read"),
             // Malformed allowed scopes grant nothing.
             ("system/Patient.read", "system/Bogus.read system/Patient.read openid", "system/Patient.read"),
         ]
@@ -107,6 +110,7 @@ final class SecurityScopeTests: XCTestCase {
             ("system/Patient.write", "system/*.read", "none of the requested scopes"),
             ("system/Patient.read", "system/Group.read", "none of the requested scopes"),
             ("system/Patient.c", "system/*.rs", "none of the requested scopes"),
+            ("system/Observation.read", "system/*.read", "none of the requested scopes"),
         ]
         for (requested, allowed, fragment) in table {
             XCTAssertThrowsError(try ScopeGrant.grant(requested: requested, allowed: allowed), requested) { error in

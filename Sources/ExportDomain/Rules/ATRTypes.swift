@@ -12,4 +12,7 @@ public enum ATRTypes {
     public static let readByEveryExport = required + ["Consent"]
     /// Served through the REST API and announced in the CapabilityStatement.
     public static let served = all + ["Consent"]
+    /// What a token's type-specific scopes may name: the served types and the audit trail.
+    /// A scope for any other type is never granted (nothing of it is ever served).
+    public static let grantable: Set<ResourceType> = Set(served + ["AuditEvent"])
 }

@@ -139,7 +139,8 @@ public struct SMARTScope: Sendable, Hashable, CustomStringConvertible {
 /// Which scopes a client gets: what it asked for, intersected with what it is allowed.
 public enum ScopeGrant {
     /// The granted scope string: for each requested scope in order, its intersection with
-    /// each allowed scope (`*` ∩ `Patient` = `Patient`; permissions intersected), written in
+    /// each allowed scope (`*` ∩ `Patient` = `Patient`; permissions intersected) and with the
+    /// types this server serves (`ATRTypes.grantable`), written in
     /// the requested scope's syntax, without duplicates. A malformed requested scope, no
     /// requested scope, or nothing granted → `invalid_scope`. Malformed allowed scopes grant
     /// nothing (they are checked when a client is registered).
@@ -170,6 +171,8 @@ public enum ScopeGrant {
                     byType.append((type, permissions))
                 }
             }
+            // Nothing of another type is ever served: no scope for it is granted.
+            byType.removeAll { $0.type != "*" && !ATRTypes.grantable.contains(ResourceType($0.type)) }
             // A type-specific grant already implied by the wildcard grant adds nothing.
             if let wildcard = byType.first(where: { $0.type == "*" }) {
                 byType.removeAll { $0.type != "*" && wildcard.permissions.isSuperset(of: $0.permissions) }
