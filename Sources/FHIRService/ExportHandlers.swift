@@ -16,7 +16,8 @@ extension FHIRService {
         let exportRequest = try ExportKickoff.parse(
             method: request.method, operation: operation, groupId: groupId, query: request.queryItems,
             accept: request.header("accept"), prefer: request.header("prefer"), contentType: request.header("content-type"),
-            body: request.body, now: environment.now(), requestURL: requestURL
+            body: request.body, now: environment.now(), requestURL: requestURL,
+            maxParameters: settings.bulkDataExport.maxKickoffParameters
         )
         let types = try exportTypes(exportRequest, access: access)
         guard case .found = try database.read(ResourceKey(type: "Group", id: groupId)) else {

@@ -5,6 +5,21 @@ final class ExportKickoffTests: XCTestCase {
     private let now = FHIRInstant.parseInstant("2026-06-01T12:00:00Z")!
     private let url = "https://localhost:8443/fhir/Group/g1/$davinci-data-export"
 
+    // MARK: Limits
+
+    func testAKickoffCarriesABoundedNumberOfParametersAndIsRefusedAtOnceBeyondIt() throws {
+        let patients = (0..<1000).map { ("patient", "valueReference", #"{"reference":"Patient/p\#($0)"}"#) }
+        XCTAssertEqual(try post(parameters(patients)).patients.count, 1000)
+        let many = (0..<100_000).map { ("patient", "valueReference", #"{"reference":"Patient/p\#($0)"}"#) }
+        assertFails(try post(parameters(many)), status: 413, code: .tooCostly, mentions: ["100000 parameters", "at most 1000", "MaxKickoffParameters"])
+        let lenientMany = (0..<1001).map { ("unknown\($0)", "valueString", #""x""#) }
+        assertFails(try post(parameters(lenientMany), prefer: "respond-async, handling=lenient"), status: 413, code: .tooCostly,
+                    mentions: ["1001 parameters"])
+        let selectors = (0..<1001).map { "Patient.e\($0)" }.joined(separator: ",")
+        assertFails(try get([("_elements", selectors)]), status: 413, code: .tooCostly, mentions: ["_elements selectors"])
+        XCTAssertEqual(try get([("_elements", (0..<1000).map { "Patient.e\($0)" }.joined(separator: ","))]).elements.count, 1000)
+    }
+
     // MARK: Helpers
 
     private func get(

@@ -218,3 +218,18 @@ def test_non_group_level_export_is_400(http, base, path, method):
     resp = http.request(method, f"{base}/{path}", headers=headers,
                         data=b'{"resourceType":"Parameters"}' if method == "POST" else None)
     assert_kickoff_rejected(resp, 400, ["Only Group-level export is supported"])
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+def test_a_parameters_body_with_twenty_thousand_entries_is_413_naming_the_limit(http, base):
+    body = parameters(*[patient_param(f"Patient/p{i}") for i in range(20_000)])
+    resp = kickoff_post(http, base, SUNRISE, body)
+    outcome = assert_kickoff_rejected(resp, 413, ["20000 parameters", "at most 1000", "BulkDataExport.MaxKickoffParameters"])
+    assert outcome["issue"][0]["code"] == "too-costly"
+
+
+def test_a_thousand_patients_are_still_accepted(http, base):
+    body = parameters(*[patient_param(f"Patient/p{i}") for i in range(1000)])
+    assert_accepted(kickoff_post(http, base, SUNRISE, body), base)

@@ -75,6 +75,9 @@ public struct BulkDataExportSettings: Sendable, Equatable {
     public var batchSize: Int
     /// The manifest's `requiresAccessToken`: downloads need the bearer token as well as the signed URL.
     public var requiresAccessToken: Bool
+    /// Most parameters (query items or Parameters entries) and `_elements` selectors one
+    /// kick-off may carry; more is a 413 before any of them is looked at.
+    public var maxKickoffParameters: Int
 
     /// When the files of a task that finished at `finishedAt` (ms since the epoch) are purged:
     /// `FileRetentionPeriod` later. The scheduler's cleanup purges every task past this point

@@ -19,7 +19,8 @@ extension Settings {
         "LeaseDuration": "00:05:00",
         "MaxFileSize": 268435456,
         "BatchSize": 1000,
-        "RequiresAccessToken": true
+        "RequiresAccessToken": true,
+        "MaxKickoffParameters": 1000
       },
       "TaskFileManagement": {
         "StorageService": { "StorageType": "LocalFile", "StoragePath": "var/tasks" }

@@ -15,7 +15,8 @@ public enum ExportKickoff {
     public static func parse(
         method: String, operation: ExportOperation, groupId: String,
         query: [(name: String, value: String)]?, accept: String?, prefer: String?,
-        contentType: String?, body: [UInt8], now: FHIRInstant, requestURL: String
+        contentType: String?, body: [UInt8], now: FHIRInstant, requestURL: String,
+        maxParameters: Int = defaultMaxParameters
     ) throws -> ExportRequest {
         // 1. Headers.
         let preferHeader = PreferHeader(prefer)
@@ -52,8 +53,12 @@ public enum ExportKickoff {
             parameters = entries
         }
 
-        // 3. Parameters, in order.
-        var state = State(lenient: lenient, now: now, ignored: ignored)
+        // 3. Parameters, in order — a bounded number of them, each in constant time, so a body of
+        // 100,000 entries is refused at once instead of parsed for a minute.
+        guard parameters.count <= maxParameters else {
+            throw tooMany("parameters", parameters.count, maxParameters)
+        }
+        var state = State(lenient: lenient, now: now, ignored: ignored, maxEntries: maxParameters)
         for parameter in parameters {
             try state.apply(parameter)
         }
@@ -78,6 +83,14 @@ public enum ExportKickoff {
             requestURL: requestURL,
             ignored: state.ignored
         )
+    }
+
+    /// `BulkDataExport.MaxKickoffParameters`' default.
+    public static let defaultMaxParameters = 1000
+
+    static func tooMany(_ what: String, _ count: Int, _ limit: Int) -> FHIRError {
+        FHIRError(status: 413, code: .tooCostly,
+                  "The kick-off has \(count) \(what); at most \(limit) are accepted (BulkDataExport.MaxKickoffParameters)")
     }
 
     // MARK: - Headers
@@ -181,13 +194,17 @@ public enum ExportKickoff {
         var since: FHIRInstant?
         var until: FHIRInstant?
         var patients: [String] = []
+        private var patientSet = Set<String>()
         var elements: [ElementSelector] = []
+        private var elementSet = Set<ElementSelector>()
         var outputFormat: String?
+        let maxEntries: Int
 
-        init(lenient: Bool, now: FHIRInstant, ignored: [String]) {
+        init(lenient: Bool, now: FHIRInstant, ignored: [String], maxEntries: Int = ExportKickoff.defaultMaxParameters) {
             self.lenient = lenient
             self.now = now
             self.ignored = ignored
+            self.maxEntries = maxEntries
         }
 
         mutating func apply(_ parameter: Parameter) throws {
@@ -255,7 +272,7 @@ public enum ExportKickoff {
                 guard !text.isEmpty else {
                     throw FHIRError.badRequest(.required, "patient valueReference.reference must not be empty")
                 }
-                if !patients.contains(text) { patients.append(text) }
+                if patientSet.insert(text).inserted { patients.append(text) }
 
             case "_elements":
                 let text = try value(parameter, keys: ["valueString"])
@@ -266,7 +283,8 @@ public enum ExportKickoff {
                         throw FHIRError.badRequest(.value,
                             "_elements: \(quoted(trimmed)) is not a root element (elem or Type.elem, where Type is a FHIR R4 resource type and elem matches [a-z][A-Za-z0-9]*)")
                     }
-                    if !elements.contains(selector) { elements.append(selector) }
+                    if elementSet.insert(selector).inserted { elements.append(selector) }
+                    guard elements.count <= maxEntries else { throw ExportKickoff.tooMany("_elements selectors", elements.count, maxEntries) }
                 }
 
             case "_outputFormat":
