@@ -16,7 +16,7 @@ cat > "$ATR_INSTANCE_SETTINGS" <<JSON
   "Database": { "Path": "$STATE_DIR/db/atr.sqlite" },
   "FastCGI": { "Socket": "$STATE_DIR/run/atr-fcgi.sock", "Threads": 4 },
   "RequestBodyLimit": 2097152,
-  "BulkDataExport": { "RepeatPeriod": 300 },
+  "BulkDataExport": { "RepeatPeriod": 300, "MaxActiveTasksPerClient": 1000 },
   "TaskFileManagement": { "StorageService": { "StoragePath": "$STATE_DIR/tasks" } },
   "SignedUrls": { "SecretFile": "$STATE_DIR/secrets/url-signing.key" },
   "SmartAuthorizationOptions": { "SigningKeyFile": "$STATE_DIR/secrets/token-signing-key.pem" }

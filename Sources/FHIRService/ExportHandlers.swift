@@ -26,7 +26,14 @@ extension FHIRService {
         let taskId = environment.newId()
         let task = exportRequest.exporting(types)
         let now = environment.now()
+        let limit = settings.bulkDataExport.maxActiveTasksPerClient
         try database.writeTransaction {
+            // Counted in the write transaction: two kick-offs at once cannot both pass the limit.
+            guard try database.unfinishedTaskCount(clientId: access.clientId) < limit else {
+                throw FHIRError(status: 429, code: .throttled,
+                                "At most \(limit) exports may be queued or running per client (BulkDataExport.MaxActiveTasksPerClient); retry when one finishes",
+                                headers: [HTTPHeader("Retry-After", String(max(1, settings.bulkDataExport.repeatPeriodMilliseconds / 1000)))])
+            }
             try database.createTask(id: taskId, clientId: access.clientId, request: task.toJSON().serialized(), now: now)
             try database.appendAudit(ExportAudit.accepted(taskId: taskId, groupId: groupId, clientId: access.clientId,
                                                           address: access.audit.address, now: now))

@@ -45,6 +45,13 @@ extension Database {
         )
     }
 
+    /// Tasks of `clientId` (nil: those started with SMART off) that are queued or running.
+    public func unfinishedTaskCount(clientId: String?) throws -> Int {
+        let clause = clientId == nil ? "client_id IS NULL" : "client_id = ?"
+        return try connection.query("SELECT count(*) FROM tasks WHERE state IN ('queued', 'active') AND \(clause)",
+                                    clientId.map { [.text($0)] } ?? []) { Int($0.integer(0)) }.first ?? 0
+    }
+
     public func task(_ id: String) throws -> ExportTask? {
         try connection.query(
             """

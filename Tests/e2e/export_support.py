@@ -503,7 +503,9 @@ class Instance:
             "StoragePath"] = self.storage
         settings.setdefault("SignedUrls", {})["SecretFile"] = self.secret_file
         settings.setdefault("BulkDataExport", {}).update({
-            "LeaseDuration": "00:00:02", "BatchSize": 200, "RepeatPeriod": 100})
+            "LeaseDuration": "00:00:02", "BatchSize": 200, "RepeatPeriod": 100,
+            # Tests queue dozens of tasks at once (SMART off: all as one client).
+            "MaxActiveTasksPerClient": 1000})
         # Its own database has no registered SMART clients: these tests are about the
         # scheduler, so the instance runs with authorisation off (when the build has it).
         base_config = os.path.join(repo_root, os.environ.get("ATR_CONFIG") or "Config/appsettings.json")

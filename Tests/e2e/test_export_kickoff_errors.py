@@ -3,11 +3,13 @@ wrong (README "Decisions a user could trip over", Export), and valid variants of
 accepted."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from export_support import (
+    Instance, generate_atr_group, require_env,
     ATR_EXPORT_TYPE, EXPORT_ALIAS, EXPORT_OP, assert_accepted, assert_kickoff_rejected,
     kickoff_get, kickoff_headers, kickoff_post, parameters, patient_param, query_string,
 )
@@ -233,3 +235,24 @@ def test_a_parameters_body_with_twenty_thousand_entries_is_413_naming_the_limit(
 def test_a_thousand_patients_are_still_accepted(http, base):
     body = parameters(*[patient_param(f"Patient/p{i}") for i in range(1000)])
     assert_accepted(kickoff_post(http, base, SUNRISE, body), base)
+
+
+def test_a_client_with_the_most_exports_queued_gets_429_until_one_finishes(tmp_path_factory, repo_root, instance_settings):
+    """An isolated instance without a running scheduler, so its tasks stay queued."""
+    instance = Instance(str(tmp_path_factory.mktemp("limits")), require_env("ATR_BIN"), repo_root, instance_settings,
+                        overrides={"BulkDataExport.MaxActiveTasksPerClient": 2})
+    try:
+        generated = generate_atr_group(os.path.join(instance.root, "data"), "limit-group", 3, opt_out_every=100)
+        instance.import_files(*generated.files)
+        first = instance.kickoff("limit-group")
+        instance.kickoff("limit-group")
+        refused = instance.cgi("GET", "/fhir/Group/limit-group/$davinci-data-export",
+                               headers={"Prefer": "respond-async", "Accept": "application/fhir+json"})
+        assert refused.status == 429, refused.describe()
+        assert refused.headers.get("retry-after", "").isdigit(), refused.describe()
+        issue = refused.json()["issue"][0]
+        assert issue["code"] == "throttled" and "MaxActiveTasksPerClient" in issue["diagnostics"], refused.describe()
+        assert instance.cgi("DELETE", "/fhir/$exportstatus", query=f"_id={first}").status == 202
+        instance.kickoff("limit-group")
+    finally:
+        instance.close()

@@ -78,6 +78,8 @@ public struct BulkDataExportSettings: Sendable, Equatable {
     /// Most parameters (query items or Parameters entries) and `_elements` selectors one
     /// kick-off may carry; more is a 413 before any of them is looked at.
     public var maxKickoffParameters: Int
+    /// Most exports one client may have queued or running; another kick-off is 429 + Retry-After.
+    public var maxActiveTasksPerClient: Int
 
     /// When the files of a task that finished at `finishedAt` (ms since the epoch) are purged:
     /// `FileRetentionPeriod` later. The scheduler's cleanup purges every task past this point

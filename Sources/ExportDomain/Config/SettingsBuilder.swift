@@ -127,7 +127,8 @@ public enum SettingsBuilder {
             maxFileSize: try reader.integer("BulkDataExport.MaxFileSize", in: 1024...Int.max),
             batchSize: try reader.integer("BulkDataExport.BatchSize", in: 1...1_000_000),
             requiresAccessToken: try reader.bool("BulkDataExport.RequiresAccessToken"),
-            maxKickoffParameters: try reader.integer("BulkDataExport.MaxKickoffParameters", in: 1...1_000_000)
+            maxKickoffParameters: try reader.integer("BulkDataExport.MaxKickoffParameters", in: 1...1_000_000),
+            maxActiveTasksPerClient: try reader.integer("BulkDataExport.MaxActiveTasksPerClient", in: 1...100_000)
         )
         let storageType = try reader.string("TaskFileManagement.StorageService.StorageType")
         guard storageType == "LocalFile" else {

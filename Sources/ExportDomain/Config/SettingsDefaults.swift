@@ -20,7 +20,8 @@ extension Settings {
         "MaxFileSize": 268435456,
         "BatchSize": 1000,
         "RequiresAccessToken": true,
-        "MaxKickoffParameters": 1000
+        "MaxKickoffParameters": 1000,
+        "MaxActiveTasksPerClient": 10
       },
       "TaskFileManagement": {
         "StorageService": { "StorageType": "LocalFile", "StoragePath": "var/tasks" }
