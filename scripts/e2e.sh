@@ -19,7 +19,7 @@ cat > "$ATR_INSTANCE_SETTINGS" <<JSON
   "BulkDataExport": { "RepeatPeriod": 300, "MaxActiveTasksPerClient": 1000 },
   "TaskFileManagement": { "StorageService": { "StoragePath": "$STATE_DIR/tasks" } },
   "SignedUrls": { "SecretFile": "$STATE_DIR/secrets/url-signing.key" },
-  "SmartAuthorizationOptions": { "SigningKeyFile": "$STATE_DIR/secrets/token-signing-key.pem" }
+  "SmartAuthorizationOptions": { "SigningKeyFile": "$STATE_DIR/secrets/token-signing-key.pem", "TokenRequestsPerMinute": 100 }
 }
 JSON
 scripts/install-deps.sh --test

@@ -76,6 +76,15 @@ extension Database {
         }
     }
 
+    /// How many records of `action` with `outcome` the client has since `instant` (e.g. tokens
+    /// issued in the last minute: the token endpoint's rate limit reads its own trail).
+    public func auditCount(clientId: String, action: AuditAction, outcome: AuditOutcome, since instant: FHIRInstant) throws -> Int {
+        try connection.query(
+            "SELECT count(*) FROM audit_events WHERE client_id = ? AND action = ? AND outcome = ? AND recorded >= ?",
+            [.text(clientId), .text(action.rawValue), .text(outcome.rawValue), .instant(instant)]
+        ) { Int($0.integer(0)) }.first ?? 0
+    }
+
     /// Deletes the records older than `cutoff` (`Audit.RetentionPeriod`); returns how many.
     public func purgeAudit(recordedBefore cutoff: FHIRInstant) throws -> Int {
         try writeTransaction {

@@ -13,7 +13,7 @@ import requests
 from fhir_support import describe, fhir_json
 from security_support import (
     Client, Key, assert_oauth_error, atrctl, assert_token_response, base_url, ca,
-    client_assertion, get, new_client_id, post_token, register, token_form, token_url,
+    client_assertion, get, new_client_id, post_token, register, register_new, token_form, token_url,
     unsigned_jwt, hs256_jwt,
 )
 
@@ -325,3 +325,17 @@ def test_no_error_response_contains_the_assertion(es_client):
     assert_oauth_error(resp, 401, "invalid_client")
     assert assertion not in resp.text and assertion.split(".")[2] not in resp.text, describe(resp)
 
+
+
+def test_a_client_gets_at_most_the_configured_tokens_per_minute():
+    """The e2e stack allows 100 a minute (SmartAuthorizationOptions.TokenRequestsPerMinute)."""
+    client = register_new("sec-rate", "system/*.read")
+    for _ in range(100):
+        resp = client.request_token("system/*.read")
+        assert resp.status_code == 200, describe(resp)
+    resp = client.request_token("system/*.read")
+    body = assert_oauth_error(resp, 429, "temporarily_unavailable", "TokenRequestsPerMinute")
+    assert resp.headers.get("Retry-After") == "60", describe(resp)
+    assert "at most 100 tokens per minute" in body["error_description"]
+    other = register_new("sec-rate2", "system/*.read")
+    assert other.request_token("system/*.read").status_code == 200, "the limit is per client"

@@ -120,6 +120,8 @@ public struct SmartSettings: Sendable, Equatable {
     /// JWKS of an external issuer (when the built-in server is off).
     public var jwksURL: String
     public var jwksFetchTimeoutMilliseconds: Int
+    /// Most tokens one client is issued per minute by the built-in server; more is 429.
+    public var tokenRequestsPerMinute: Int
     /// The token endpoint clients are told about: `https://host:port/auth/token` for the built-in
     /// server, or `TokenEndpoint` for an external one.
     public var tokenEndpoint: String

@@ -184,6 +184,7 @@ public enum SettingsBuilder {
             signingKeyFile: try reader.string("\(prefix).SigningKeyFile"),
             jwksURL: jwksURL,
             jwksFetchTimeoutMilliseconds: try reader.integer("\(prefix).JwksFetchTimeout", in: 100...60000),
+            tokenRequestsPerMinute: try reader.integer("\(prefix).TokenRequestsPerMinute", in: 1...100_000),
             tokenEndpoint: (reader.value("\(prefix).TokenEndpoint")?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? "\(origin)/auth/token"
         )
     }

@@ -35,7 +35,8 @@ extension Settings {
         "SigningKeyFile": "var/secrets/token-signing-key.pem",
         "JwksUrl": "",
         "TokenEndpoint": "",
-        "JwksFetchTimeout": 5000
+        "JwksFetchTimeout": 5000,
+        "TokenRequestsPerMinute": 60
       },
       "SignedUrls": { "SecretFile": "var/secrets/url-signing.key", "Lifetime": "01:00:00" },
       "ResourceRedactionOptions": {

@@ -48,6 +48,13 @@ extension FHIRService {
         guard let client = try database.client(assertion.clientId) else {
             throw OAuthError(status: 401, error: "invalid_client", description: "unknown client")
         }
+        let perMinute = settings.smart.tokenRequestsPerMinute
+        let minuteAgo = FHIRInstant(millisecondsSinceEpoch: now.millisecondsSinceEpoch - 60_000)
+        guard try database.auditCount(clientId: client.id, action: .token, outcome: .success, since: minuteAgo) < perMinute else {
+            throw OAuthError(status: 429, error: "temporarily_unavailable",
+                             description: "at most \(perMinute) tokens per minute are issued to a client (SmartAuthorizationOptions.TokenRequestsPerMinute)",
+                             retryAfter: 60)
+        }
         // A replay is decided before the grant: a replayed assertion is invalid_client whatever it asks for.
         let grant = Result { try ScopeGrant.grant(requested: tokenRequest.scope, allowed: client.scopes) }
         audit.clientId = client.id
