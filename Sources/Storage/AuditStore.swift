@@ -80,8 +80,8 @@ extension Database {
     /// issued in the last minute: the token endpoint's rate limit reads its own trail).
     public func auditCount(clientId: String, action: AuditAction, outcome: AuditOutcome, since instant: FHIRInstant) throws -> Int {
         try connection.query(
-            "SELECT count(*) FROM audit_events WHERE client_id = ? AND action = ? AND outcome = ? AND recorded >= ?",
-            [.text(clientId), .text(action.rawValue), .text(outcome.rawValue), .instant(instant)]
+            "SELECT count(*) FROM audit_events INDEXED BY audit_events_by_client_action WHERE client_id = ? AND action = ? AND recorded >= ? AND outcome = ?",
+            [.text(clientId), .text(action.rawValue), .instant(instant), .text(outcome.rawValue)]
         ) { Int($0.integer(0)) }.first ?? 0
     }
 

@@ -131,6 +131,7 @@ enum Migrations {
         );
         CREATE INDEX audit_events_by_recorded ON audit_events (recorded);
         CREATE INDEX audit_events_by_client ON audit_events (client_id, id);
+        CREATE INDEX audit_events_by_client_action ON audit_events (client_id, action, recorded);
         CREATE TABLE audit_entities (
             event_id INTEGER NOT NULL,
             kind TEXT NOT NULL,

@@ -87,4 +87,14 @@ final class AuditStoreTests: DatabaseTestCase {
         XCTAssertEqual(migrated.from, 3)
         XCTAssertEqual(try db.client("old")?.role, .provider)
     }
+
+    func testCountsAClientsRecordsOfOneActionAndOutcomeSinceAnInstant() throws {
+        let db = try open()
+        try seed(db)
+        try db.recordAudit(AuditRecord(recorded: at(30), action: .token, outcome: .success, clientId: "a", address: nil))
+        try db.recordAudit(AuditRecord(recorded: at(40), action: .token, outcome: .minorFailure, clientId: "a", address: nil))
+        XCTAssertEqual(try db.auditCount(clientId: "a", action: .token, outcome: .success, since: at(0)), 2)
+        XCTAssertEqual(try db.auditCount(clientId: "a", action: .token, outcome: .success, since: at(1)), 1)
+        XCTAssertEqual(try db.auditCount(clientId: "b", action: .token, outcome: .success, since: at(0)), 0)
+    }
 }
