@@ -8,8 +8,7 @@ import Storage
 extension FHIRService {
     func history(_ key: ResourceKey, access: Access) throws -> HTTPResponse {
         try requireVisible(key, access: access)
-        var versions = try database.history(key)
-        if currentOnly(key, access) { versions = Array(versions.prefix(1)) }
+        let versions = try database.history(key, limit: currentOnly(key, access) ? 1 : Int.max)
         guard !versions.isEmpty else { throw FHIRError.notFound("\(key) is not known") }
         let entries: [JSONValue] = try versions.map { version in
             var entry = JSONObject([("fullUrl", .string("\(settings.publicBaseURL)/\(key)"))])
@@ -37,7 +36,7 @@ extension FHIRService {
         try requireVisible(key, access: access)
         let notKnown = FHIRError.notFound("Version \(versionId) of \(key) is not known")
         guard let number = Int(versionId), number > 0, let version = try database.version(key, number) else { throw notKnown }
-        if currentOnly(key, access), try database.history(key).first?.versionId != number { throw notKnown }
+        if currentOnly(key, access), try database.history(key, limit: 1).first?.versionId != number { throw notKnown }
         guard let json = version.json else {
             throw FHIRError(status: 410, code: .deleted, "Version \(versionId) of \(key) is a deletion",
                             headers: [HTTPHeader("ETag", "W/\"\(version.versionId)\"")])

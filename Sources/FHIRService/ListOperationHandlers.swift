@@ -138,7 +138,7 @@ extension FHIRService {
             throw notMember
         }
         access.audit.entities.append(.resource(patient))
-        guard try exportingGroups(of: patient, access: Access(principal: nil, audit: access.audit)).contains(groupKey.id) else {
+        guard try exportingGroups(of: patient, among: { $0 == groupKey.id }).contains(groupKey.id) else {
             throw notMember
         }
         guard case .found(let stored) = try database.read(groupKey), let scan = ResourceScan(stored.json) else { throw notMember }

@@ -62,7 +62,10 @@ extension FHIRService {
             // A deleted resource is in no export, so it has none.
             let needsEvidence = access.principal.map { $0.role == .provider && $0.scopes.missingRead([type]).isEmpty } ?? false
             var exportedBy: [String] = []
-            if needsEvidence, case .found = try database.read(key) { exportedBy = try exportingGroups(of: key, access: access) }
+            // Only Groups the client may reach can allow the read.
+            if needsEvidence, case .found = try database.read(key) {
+                exportedBy = try exportingGroups(of: key) { access.principal?.reaches(groupId: $0) ?? true }
+            }
             request = .memberResource(type, exportedBy: exportedBy)
         default:
             request = .resource(key.type)

@@ -12,16 +12,16 @@ public struct ResourceVersion: Sendable {
 /// Every version of a resource: the current one in `resources`, the superseded ones in
 /// `resource_versions`.
 extension Database {
-    /// Newest first, deletions included; empty when the resource was never stored.
-    public func history(_ key: ResourceKey) throws -> [ResourceVersion] {
+    /// Newest first, deletions included, at most `limit`; empty when the resource was never stored.
+    public func history(_ key: ResourceKey, limit: Int = Int.max) throws -> [ResourceVersion] {
         try connection.query(
             """
             SELECT version_id, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?
             UNION ALL
             SELECT version_id, last_updated, deleted, json FROM resource_versions WHERE type = ? AND id = ?
-            ORDER BY version_id DESC
+            ORDER BY version_id DESC LIMIT ?
             """,
-            [.type(key.type), .text(key.id), .type(key.type), .text(key.id)]
+            [.type(key.type), .text(key.id), .type(key.type), .text(key.id), .int(limit)]
         ) { row in
             ResourceVersion(key: key, versionId: Int(row.integer(0)), lastUpdated: row.instant(1),
                             json: row.integer(2) != 0 ? nil : row.blob(3))

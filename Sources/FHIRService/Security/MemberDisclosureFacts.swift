@@ -6,8 +6,9 @@ import Storage
 /// them — read through the reference index, parsing only the member elements that mention
 /// one of those patients (an ATR list can hold 100k members).
 extension FHIRService {
-    /// The Groups (among those the client may reach) whose export would contain `key` now.
-    func exportingGroups(of key: ResourceKey, access: Access) throws -> [String] {
+    /// The Groups among those `considered` whose export would contain `key` now (the others are
+    /// never read or parsed).
+    func exportingGroups(of key: ResourceKey, among considered: (String) -> Bool) throws -> [String] {
         var patients: [ResourceKey: Bool] = [:]
         switch key.type {
         case "Patient":
@@ -30,8 +31,7 @@ extension FHIRService {
         if key.type == "Coverage" {
             groupIds.formUnion(try database.referencing(key, .coverageListingGroup).map(\.id))
         }
-        // Only Groups the client may reach can allow the read: the others are never parsed.
-        let reachable = groupIds.sorted().filter { access.principal?.reaches(groupId: $0) ?? true }
+        let reachable = groupIds.sorted().filter(considered)
         var needles = patients.keys.map { Array("Patient/\($0.id)".utf8) }
         if key.type == "Coverage" { needles.append(Array("Coverage/\(key.id)".utf8)) }
         var groups: [MemberDisclosure.ListingGroup] = []
