@@ -97,7 +97,7 @@ cat > "$ATR_INSTANCE_SETTINGS" <<JSON
   "Database": { "Path": "$state/db/atr.sqlite" },
   "FastCGI": { "Socket": "$run/atr-fcgi.sock", "Threads": 4 },
   "RequestBodyLimit": 268435456,
-  "BulkDataExport": { "RepeatPeriod": 200, "MaxActiveTasksPerClient": 1000 },
+  "BulkDataExport": { "RepeatPeriod": 200, "MaxActiveTasksPerClient": 1000, "EarlyPollsAllowed": 1000000 },
   "TaskFileManagement": { "StorageService": { "StoragePath": "$state/tasks" } },
   "SignedUrls": { "SecretFile": "$state/secrets/url-signing.key" },
   "SmartAuthorizationOptions": { "SigningKeyFile": "$state/secrets/token-signing-key.pem" }

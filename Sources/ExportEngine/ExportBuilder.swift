@@ -69,6 +69,12 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         if let members = scan.value("member") {
             let atrGroup = ATRMembership.isATRGroup(ATRMembership.metaAndExtensions(scan, group))
             _ = ResourceScan.forEachElement(in: group, array: members) { _ in memberCount += 1 }
+            // The kick-off refused it if the count was indexed; a Group grown since, or written
+            // before counts were indexed, is refused here, before any file is written.
+            let maxMembers = settings.bulkDataExport.maxGroupMembers
+            guard memberCount <= maxMembers else {
+                throw ExportFailure(reason: .groupTooLarge(group: "\(groupKey)", members: memberCount, limit: maxMembers))
+            }
             try checkpoint(progress())
             let complete = try ResourceScan.forEachElement(in: group, array: members) { range in
                 membersSeen += 1

@@ -17,11 +17,13 @@ extension FHIRService {
             method: request.method, operation: operation, groupId: groupId, query: request.queryItems,
             accept: request.header("accept"), prefer: request.header("prefer"), contentType: request.header("content-type"),
             body: request.body, now: environment.now(), requestURL: requestURL,
-            maxParameters: settings.bulkDataExport.maxKickoffParameters
+            maxParameters: settings.bulkDataExport.maxKickoffParameters, maxPatients: settings.bulkDataExport.maxPatients
         )
         let types = try exportTypes(exportRequest, access: access)
-        guard case .found = try database.read(ResourceKey(type: "Group", id: groupId)) else {
-            throw Self.unknownGroup(groupId)
+        guard try database.groupExists(groupId) else { throw Self.unknownGroup(groupId) }
+        let maxMembers = settings.bulkDataExport.maxGroupMembers
+        if let members = try database.indexedMemberCount(groupId), members > maxMembers {
+            throw ExportFailureReason.groupTooLarge(group: "Group/\(groupId)", members: members, limit: maxMembers).kickoffError
         }
         let taskId = environment.newId()
         let task = exportRequest.exporting(types)
@@ -109,9 +111,17 @@ extension FHIRService {
 
     private func statusResponse(_ task: ExportTask) throws -> HTTPResponse {
         let taskId = task.id
+        if task.state != .queued && task.state != .active { pollPacer.finished(taskId: taskId) }
         switch task.state {
         case .queued, .active:
             let retryAfter = max(1, min(5, settings.bulkDataExport.repeatPeriodMilliseconds / 1000))
+            let pace = pollPacer.poll(taskId: taskId, now: environment.now(), retryAfterSeconds: retryAfter,
+                                      earlyPollsAllowed: settings.bulkDataExport.earlyPollsAllowed)
+            if case .tooSoon(let wait) = pace {
+                throw FHIRError(status: 429, code: .throttled,
+                                "Polled sooner than the Retry-After of \(retryAfter) s more than \(settings.bulkDataExport.earlyPollsAllowed) times in a row (BulkDataExport.EarlyPollsAllowed); wait before polling again",
+                                headers: [HTTPHeader("Retry-After", String(wait))])
+            }
             let progress = String((task.progress ?? task.state.rawValue).prefix(99))
             return HTTPResponse(status: 202, headers: [HTTPHeader("X-Progress", progress), HTTPHeader("Retry-After", String(retryAfter))])
         case .complete:

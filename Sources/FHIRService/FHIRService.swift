@@ -11,10 +11,12 @@ public final class FHIRService {
     let security: SecurityContext
     let environment: ServiceEnvironment
     let logger: Logger
+    let pollPacer: PollPacer
 
     public init(settings: Settings, database: Database, security: SecurityContext,
-                environment: ServiceEnvironment = .live, logger: Logger) {
+                environment: ServiceEnvironment = .live, pollPacer: PollPacer = .processWide, logger: Logger) {
         self.settings = settings
+        self.pollPacer = pollPacer
         self.database = database
         self.security = security
         self.environment = environment
@@ -65,6 +67,7 @@ public final class FHIRService {
             audit.entities = [.resource(ResourceKey(type: ResourceType(segments[0]), id: segments[1]))]
         }
         let access = try access(request, audit: audit)
+        try settings.requestJSONLimits.check(request.body)
         if let operation = segments.last, operation.hasPrefix("$") {
             return try routeOperation(request, segments: segments, access: access)
         }

@@ -102,9 +102,13 @@ final class GroupSearchParsingTests: XCTestCase {
             "characteristic-value active true", "characteristic-value active |true",
             "characteristic-value |active true", "characteristic-value |active |true",
             "period 1767225600000 1798761600000",
+            "_member-count - 0",
         ])
         let open = try JSONParser.parse(Array(#"{"resourceType":"Group","extension":[{"url":"\#(ATRExtension.contractValidityPeriod)","valuePeriod":{"end":"2026"}}]}"#.utf8)).objectValue!
-        XCTAssertEqual(GroupSearchIndexing.searchValues(in: open), [IndexedSearchValue(parameter: "period", system: nil, value: "1798761600000")])
+        XCTAssertEqual(GroupSearchIndexing.searchValues(in: open), [IndexedSearchValue(parameter: "period", system: nil, value: "1798761600000"),
+                                                                   IndexedSearchValue(parameter: "_member-count", system: nil, value: "0")])
+        let listed = try JSONParser.parse(Array(#"{"resourceType":"Group","member":[{"entity":{"reference":"Patient/a"}},{"entity":{"reference":"Patient/b"}}]}"#.utf8)).objectValue!
+        XCTAssertEqual(GroupSearchIndexing.searchValues(in: listed), [IndexedSearchValue(parameter: "_member-count", system: nil, value: "2")])
         XCTAssertEqual(GroupSearchIndexing.searchValues(in: ["resourceType": "Patient", "characteristic": [["code": ["coding": [["code": "x"]]]]]]), [])
     }
 

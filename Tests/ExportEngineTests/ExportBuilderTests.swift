@@ -322,6 +322,17 @@ final class ExportBuilderTests: XCTestCase {
 
     // MARK: Failures
 
+    func testAGroupBiggerThanTheLimitEndsTheExportBeforeAnyFileIsWritten() throws {
+        var progress: [String] = []
+        XCTAssertThrowsError(try export(configure: { $0.bulkDataExport.maxGroupMembers = 2 }, checkpoint: { progress.append($0) })) { error in
+            XCTAssertEqual((error as? ExportFailure)?.reason, .groupTooLarge(group: "Group/atr", members: 3, limit: 2))
+            XCTAssertEqual((error as? ExportFailure)?.reason.diagnostics,
+                           "Group/atr has 3 members; one export takes at most 2 (BulkDataExport.MaxGroupMembers)")
+        }
+        XCTAssertEqual(progress, [], "refused before the first checkpoint")
+        XCTAssertNoThrow(try export(configure: { $0.bulkDataExport.maxGroupMembers = 3 }))
+    }
+
     func testAMissingOrMalformedGroupEndsTheExportWithItsReason() throws {
         XCTAssertThrowsError(try export(group: "gone")) { error in
             XCTAssertEqual((error as? ExportFailure)?.reason, .groupGone(group: "Group/gone"))

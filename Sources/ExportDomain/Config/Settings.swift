@@ -15,6 +15,8 @@ public struct Settings: Sendable, Equatable {
     public var fastCGIThreads: Int
     /// Largest request body accepted, in bytes; nginx's `client_max_body_size` is rendered from it.
     public var requestBodyLimit: Int
+    /// `RequestJsonLimits`: how deep and how big a JSON request body may be (413 beyond).
+    public var requestJSONLimits: JSONBodyLimits
     /// `Logging.Level`: swift-log's level names, `trace` … `critical`.
     public var logLevel: String
     public var audit: AuditSettings
@@ -80,6 +82,13 @@ public struct BulkDataExportSettings: Sendable, Equatable {
     public var maxKickoffParameters: Int
     /// Most exports one client may have queued or running; another kick-off is 429 + Retry-After.
     public var maxActiveTasksPerClient: Int
+    /// Most `patient` parameters one kick-off may name; more is a 413.
+    public var maxPatients: Int
+    /// Most members a Group may have for one export; a bigger one is refused at kick-off (422).
+    public var maxGroupMembers: Int
+    /// Status polls in a row sooner than the advertised `Retry-After` that are still answered;
+    /// the next early one is a 429 + Retry-After.
+    public var earlyPollsAllowed: Int
 
     /// When the files of a task that finished at `finishedAt` (ms since the epoch) are purged:
     /// `FileRetentionPeriod` later. The scheduler's cleanup purges every task past this point

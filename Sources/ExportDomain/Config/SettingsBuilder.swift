@@ -128,7 +128,10 @@ public enum SettingsBuilder {
             batchSize: try reader.integer("BulkDataExport.BatchSize", in: 1...1_000_000),
             requiresAccessToken: try reader.bool("BulkDataExport.RequiresAccessToken"),
             maxKickoffParameters: try reader.integer("BulkDataExport.MaxKickoffParameters", in: 1...1_000_000),
-            maxActiveTasksPerClient: try reader.integer("BulkDataExport.MaxActiveTasksPerClient", in: 1...100_000)
+            maxActiveTasksPerClient: try reader.integer("BulkDataExport.MaxActiveTasksPerClient", in: 1...100_000),
+            maxPatients: try reader.integer("BulkDataExport.MaxPatients", in: 1...1_000_000),
+            maxGroupMembers: try reader.integer("BulkDataExport.MaxGroupMembers", in: 1...Int.max),
+            earlyPollsAllowed: try reader.integer("BulkDataExport.EarlyPollsAllowed", in: 0...Int.max)
         )
         let storageType = try reader.string("TaskFileManagement.StorageService.StorageType")
         guard storageType == "LocalFile" else {
@@ -141,6 +144,10 @@ public enum SettingsBuilder {
             fastCGISocket: try reader.string("FastCGI.Socket"),
             fastCGIThreads: try reader.integer("FastCGI.Threads", in: 1...256),
             requestBodyLimit: try reader.integer("RequestBodyLimit", in: 1024...(1 << 34)),
+            requestJSONLimits: JSONBodyLimits(
+                maxDepth: try reader.integer("RequestJsonLimits.MaxDepth", in: 8...JSONParser.maximumDepth),
+                maxElements: try reader.integer("RequestJsonLimits.MaxElements", in: 1000...Int.max)
+            ),
             logLevel: try logLevel(reader),
             audit: AuditSettings(retentionSeconds: try reader.duration("Audit.RetentionPeriod", minimum: 1)),
             historyRetentionSeconds: try reader.duration("History.RetentionPeriod", minimum: 1),

@@ -7,6 +7,7 @@ extension Settings {
       "Database": { "Path": "var/db/atr.sqlite", "BusyTimeout": 30000 },
       "FastCGI": { "Socket": "var/run/atr-fcgi.sock", "Threads": 4 },
       "RequestBodyLimit": 104857600,
+      "RequestJsonLimits": { "MaxDepth": 100, "MaxElements": 5000000 },
       "Logging": { "Level": "info" },
       "Audit": { "RetentionPeriod": "2191.12:00:00" },
       "History": { "RetentionPeriod": "3652.12:00:00" },
@@ -21,7 +22,10 @@ extension Settings {
         "BatchSize": 1000,
         "RequiresAccessToken": true,
         "MaxKickoffParameters": 1000,
-        "MaxActiveTasksPerClient": 10
+        "MaxActiveTasksPerClient": 10,
+        "MaxPatients": 1000,
+        "MaxGroupMembers": 2000000,
+        "EarlyPollsAllowed": 5
       },
       "TaskFileManagement": {
         "StorageService": { "StorageType": "LocalFile", "StoragePath": "var/tasks" }

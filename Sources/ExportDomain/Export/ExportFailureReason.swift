@@ -11,6 +11,8 @@ public enum ExportFailureReason: Sendable, Equatable {
     case storageUnavailable
     /// The Group's stored JSON cannot be read as a Group with a member list.
     case groupMalformed(group: String)
+    /// The Group has more members than one export takes (`BulkDataExport.MaxGroupMembers`).
+    case groupTooLarge(group: String, members: Int, limit: Int)
     /// The Group was deleted between kick-off and export.
     case groupGone(group: String)
     /// Every attempt ended with the scheduler gone (lease lapsed) `attempts` times.
@@ -28,6 +30,8 @@ public enum ExportFailureReason: Sendable, Equatable {
             return "The export failed: the server's storage was unavailable; retry later"
         case .groupMalformed(let group):
             return "The export failed: \(group) is malformed (its member list cannot be read)"
+        case .groupTooLarge(let group, let members, let limit):
+            return "\(group) has \(members) members; one export takes at most \(limit) (BulkDataExport.MaxGroupMembers)"
         case .groupGone(let group):
             return "The export failed: \(group) no longer exists"
         case .retriesExhausted(let attempts, let retryLimit):
@@ -42,9 +46,15 @@ public enum ExportFailureReason: Sendable, Equatable {
         switch self {
         case .diskFull, .taskFilesUnwritable, .storageUnavailable, .retriesExhausted: return .transient
         case .groupMalformed: return .invalid
+        case .groupTooLarge: return .tooCostly
         case .groupGone: return .notFound
         case .internalError: return .exception
         }
+    }
+
+    /// The same reason refusing a kick-off before any task exists.
+    public var kickoffError: FHIRError {
+        FHIRError(status: 422, code: code, diagnostics)
     }
 
     public var operationOutcome: JSONValue {

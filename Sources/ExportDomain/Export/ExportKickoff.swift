@@ -16,7 +16,7 @@ public enum ExportKickoff {
         method: String, operation: ExportOperation, groupId: String,
         query: [(name: String, value: String)]?, accept: String?, prefer: String?,
         contentType: String?, body: [UInt8], now: FHIRInstant, requestURL: String,
-        maxParameters: Int = defaultMaxParameters
+        maxParameters: Int = defaultMaxParameters, maxPatients: Int = defaultMaxPatients
     ) throws -> ExportRequest {
         // 1. Headers.
         let preferHeader = PreferHeader(prefer)
@@ -58,7 +58,7 @@ public enum ExportKickoff {
         guard parameters.count <= maxParameters else {
             throw tooMany("parameters", parameters.count, maxParameters)
         }
-        var state = State(lenient: lenient, now: now, ignored: ignored, maxEntries: maxParameters)
+        var state = State(lenient: lenient, now: now, ignored: ignored, maxEntries: maxParameters, maxPatients: maxPatients)
         for parameter in parameters {
             try state.apply(parameter)
         }
@@ -87,6 +87,8 @@ public enum ExportKickoff {
 
     /// `BulkDataExport.MaxKickoffParameters`' default.
     public static let defaultMaxParameters = 1000
+    /// `BulkDataExport.MaxPatients`' default.
+    public static let defaultMaxPatients = 1000
 
     static func tooMany(_ what: String, _ count: Int, _ limit: Int) -> FHIRError {
         FHIRError(status: 413, code: .tooCostly,
@@ -199,12 +201,15 @@ public enum ExportKickoff {
         private var elementSet = Set<ElementSelector>()
         var outputFormat: String?
         let maxEntries: Int
+        let maxPatients: Int
 
-        init(lenient: Bool, now: FHIRInstant, ignored: [String], maxEntries: Int = ExportKickoff.defaultMaxParameters) {
+        init(lenient: Bool, now: FHIRInstant, ignored: [String], maxEntries: Int = ExportKickoff.defaultMaxParameters,
+             maxPatients: Int = ExportKickoff.defaultMaxPatients) {
             self.lenient = lenient
             self.now = now
             self.ignored = ignored
             self.maxEntries = maxEntries
+            self.maxPatients = maxPatients
         }
 
         mutating func apply(_ parameter: Parameter) throws {
@@ -273,6 +278,10 @@ public enum ExportKickoff {
                     throw FHIRError.badRequest(.required, "patient valueReference.reference must not be empty")
                 }
                 if patientSet.insert(text).inserted { patients.append(text) }
+                guard patients.count <= maxPatients else {
+                    throw FHIRError(status: 413, code: .tooCostly,
+                                    "The kick-off names more than \(maxPatients) patients (BulkDataExport.MaxPatients); export the whole Group instead")
+                }
 
             case "_elements":
                 let text = try value(parameter, keys: ["valueString"])

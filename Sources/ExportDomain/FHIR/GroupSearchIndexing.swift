@@ -25,8 +25,13 @@ public enum GroupSearchIndexing {
         for ext in resource["extension"]?.arrayValue ?? [] where ext["url"]?.stringValue == ATRExtension.contractValidityPeriod {
             if let period = contractPeriod(ext["valuePeriod"]) { add(period) }
         }
+        add(IndexedSearchValue(parameter: memberCountParameter, system: nil, value: String(resource["member"]?.arrayValue?.count ?? 0)))
         return values
     }
+
+    /// Not a search parameter (the underscore keeps it apart from them): the number of
+    /// `member` entries, so a kick-off can refuse a Group too big to export without reading it.
+    public static let memberCountParameter = "_member-count"
 
     /// A `period` row: `system` the first instant of the contract period (nil: open start),
     /// `value` the first instant after it (empty: open end), both in milliseconds since the
