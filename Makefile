@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 SWIFT_FLAGS ?=
 
-.PHONY: run stop test unit differential e2e build build-release deps bench clean
+.PHONY: run stop test unit differential e2e asan-corpus build build-release deps bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,8 +27,9 @@ run: build-release
 stop:
 	@STATE_DIR=var scripts/stack.sh stop
 
-## test: unit tests, the FHIRPath differential check, then end-to-end tests against a real stack in var/test
-test: build unit differential e2e
+## test: unit tests, the FHIRPath differential check, end-to-end tests against a real stack in var/test,
+## then the malformed-request corpus against the same stack built with AddressSanitizer
+test: build unit differential e2e asan-corpus
 
 unit:
 	swift test $(SWIFT_FLAGS)
@@ -44,9 +45,12 @@ differential:
 e2e:
 	scripts/e2e.sh
 
+asan-corpus:
+	scripts/asan-corpus.sh
+
 ## bench: performance figures of the README's "Performance" section (own stack in var/bench, port 9843); BENCH_MEMBERS=100000 for the big run
 bench: build-release
 	scripts/bench.sh
 
 clean:
-	rm -rf .build var/test
+	rm -rf .build .build-asan var/test

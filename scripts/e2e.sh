@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 port=${E2E_PORT:-9443}
 export STATE_DIR="$root/var/test"
-export BIN_DIR="$root/.build/debug"
+# E2E_BIN_DIR: other binaries (the AddressSanitizer build) against the same suite.
+export BIN_DIR="${E2E_BIN_DIR:-$root/.build/debug}"
 export ATR_INSTANCE_SETTINGS="$STATE_DIR/appsettings.instance.json"
 rm -rf "$STATE_DIR"
 mkdir -p "$STATE_DIR"

@@ -8,6 +8,8 @@ final class SecurityAccessTokenTests: XCTestCase {
     private let issuer = "https://fhir.example.org/auth"
     private let audience = "https://fhir.example.org/r4"
     private static let pem = AccessTokenSigner.generatePrivateKeyPEM()
+    /// The signer's own key, for tokens it would never issue.
+    private static let signingKey = try! P384.Signing.PrivateKey(pemRepresentation: pem)
 
     private func signer(kid: String? = "server-1") throws -> AccessTokenSigner {
         try AccessTokenSigner(privateKeyPEM: Self.pem, kid: kid)
@@ -101,10 +103,35 @@ final class SecurityAccessTokenTests: XCTestCase {
         // kid matches the wrong key only: the right key is not tried.
         try assertRejected(try issue(), "signature", verifier: try verifier(keys: [other]))
         XCTAssertNoThrow(try verifier(keys: [other, mine]).verify(try issue(), now: F.now))
-        // A kid no key has: every key is tried.
+        // A kid no key has is refused, even when another key would verify the signature.
         let renamed = try mine.with(kid: "rotated")
-        XCTAssertNoThrow(try verifier(keys: [F.publicJWK(.rsa(F.rsaKey)), renamed]).verify(try issue(), now: F.now))
-        try assertRejected(try issue(), "signature", verifier: try verifier(keys: []))
+        try assertRejected(try issue(), "key id", verifier: try verifier(keys: [F.publicJWK(.rsa(F.rsaKey)), renamed]))
+        try assertRejected(try issue(), "key id", verifier: try verifier(keys: []))
+        // No kid: refused when the keys have ids, tried against every key when they have none.
+        let payload = try JWT.decode(try issue()).payload
+        let anonymous = F.signed(header: ["alg": "ES384"], payload: .object(payload), with: .p384(Self.signingKey))
+        try assertRejected(anonymous, "names no key", verifier: try verifier(keys: [mine]))
+        XCTAssertNoThrow(try verifier(keys: [try mine.with(kid: nil)]).verify(anonymous, now: F.now))
+    }
+
+    func testRefusesOtherTypesFutureIssueAndLifetimesTheIssuerNeverGives() throws {
+        let payload = try JWT.decode(try issue()).payload
+        func token(header: JSONValue = ["alg": "ES384", "kid": "server-1", "typ": "at+jwt"], _ change: (inout JSONObject) -> Void = { _ in }) -> String {
+            var claims = payload
+            change(&claims)
+            return F.signed(header: header, payload: .object(claims), with: .p384(Self.signingKey))
+        }
+        XCTAssertNoThrow(try verifier().verify(token(), now: F.now))
+        XCTAssertNoThrow(try verifier().verify(token(header: ["alg": "ES384", "kid": "server-1", "typ": "JWT"]), now: F.now))
+        try assertRejected(token(header: ["alg": "ES384", "kid": "server-1", "typ": "at+jwt-not"]), "\"typ\"")
+        try assertRejected(token(header: ["alg": "ES384", "kid": "server-1", "typ": 1]), "\"typ\"")
+        try assertRejected(token { $0["iat"] = .integer(F.nowSeconds + 3600) }, "issued in the future")
+        try assertRejected(token { $0["iat"] = "yesterday" }, "issued in the future")
+        let capped = AccessTokenVerifier(keys: [try signer().publicKey], issuer: issuer, audience: audience, maxLifetimeSeconds: 300)
+        XCTAssertNoThrow(try capped.verify(token(), now: F.now))
+        try assertRejected(token { $0["exp"] = .integer(F.nowSeconds + 86_400) }, "further ahead", verifier: capped)
+        XCTAssertNoThrow(try verifier().verify(token { $0["exp"] = .integer(F.nowSeconds + 86_400) }, now: F.now),
+                         "an external issuer's lifetimes are its own")
     }
 
     func testExternalRS384Token() throws {

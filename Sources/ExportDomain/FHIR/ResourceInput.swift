@@ -34,6 +34,7 @@ public enum ResourceInput {
                 throw FHIRError.badRequest(.value, "The resource id must match [A-Za-z0-9\\-\\.]{1,64}")
             }
         }
+        try PrimitiveValues.check(object, type: type, ignoring: idIgnored ? ["id"] : [])
         return object
     }
 

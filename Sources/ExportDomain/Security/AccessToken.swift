@@ -106,21 +106,29 @@ public struct AccessTokenSigner: Sendable {
 }
 
 /// Checks a bearer token on every request: signature by one of `keys` under an allowed
-/// algorithm (RS384 or ES384 only — never `none`, never HMAC, whatever the key), `exp`
-/// (required), `nbf`, `iss` and `aud`, with `leewaySeconds` of clock skew.
+/// algorithm (RS384 or ES384 only — never `none`, never HMAC, whatever the key), the key
+/// named by `kid` (required when the keys have ids), `typ` (if present: an access token),
+/// `exp` (required, and no further ahead than `maxLifetimeSeconds` when set), `iat` and `nbf`
+/// (not in the future), `iss` and `aud`, with `leewaySeconds` of clock skew.
 public struct AccessTokenVerifier: Sendable {
     public static let allowedAlgorithms: Set<String> = ["RS384", "ES384"]
+    /// RFC 9068's media type of a JWT access token, and the generic one many issuers write.
+    public static let allowedTypes: Set<String> = ["at+jwt", "application/at+jwt", "jwt"]
 
     public var keys: [JWK]
     public var issuer: String
     public var audience: String
     public var leewaySeconds: Int
+    /// The built-in issuer never issues a longer-lived token, so one that claims to be is
+    /// refused; nil for an external issuer, whose lifetimes are its own.
+    public var maxLifetimeSeconds: Int?
 
-    public init(keys: [JWK], issuer: String, audience: String, leewaySeconds: Int = 30) {
+    public init(keys: [JWK], issuer: String, audience: String, leewaySeconds: Int = 30, maxLifetimeSeconds: Int? = nil) {
         self.keys = keys
         self.issuer = issuer
         self.audience = audience
         self.leewaySeconds = leewaySeconds
+        self.maxLifetimeSeconds = maxLifetimeSeconds
     }
 
     public func verify(_ token: String, now: FHIRInstant) throws(TokenError) -> AccessTokenClaims {
@@ -128,8 +136,19 @@ public struct AccessTokenVerifier: Sendable {
         guard let algorithm = jwt.algorithm, Self.allowedAlgorithms.contains(algorithm) else {
             throw TokenError("the token's algorithm '\(jwt.algorithm ?? "")' is not allowed")
         }
-        let byKid = jwt.keyID.map { kid in keys.filter { $0.kid == kid } } ?? []
-        let candidates = byKid.isEmpty ? keys : byKid
+        if let type = jwt.header["typ"] {
+            guard let text = type.stringValue, Self.allowedTypes.contains(text.lowercased()) else {
+                throw TokenError("the token's \"typ\" is not at+jwt")
+            }
+        }
+        let candidates: [JWK]
+        if let kid = jwt.keyID {
+            candidates = keys.filter { $0.kid == kid }
+            guard !candidates.isEmpty else { throw TokenError("the token's key id is not one of the issuer's keys") }
+        } else {
+            guard keys.allSatisfy({ $0.kid == nil }) else { throw TokenError("the token names no key (\"kid\")") }
+            candidates = keys
+        }
         guard candidates.contains(where: { $0.verify(jwt) }) else {
             throw TokenError("the token's signature is not valid")
         }
@@ -138,9 +157,17 @@ public struct AccessTokenVerifier: Sendable {
         let leeway = Int64(max(0, leewaySeconds))
         guard let expires = jwt.numericDate("exp") else { throw TokenError("the token has no numeric \"exp\"") }
         guard expires + leeway > nowSeconds else { throw TokenError("the token has expired") }
+        if let maxLifetimeSeconds, expires > nowSeconds + Int64(maxLifetimeSeconds) + leeway {
+            throw TokenError("the token's \"exp\" is further ahead than the issuer's token lifetime")
+        }
         if jwt.payload["nbf"] != nil {
             guard let notBefore = jwt.numericDate("nbf"), notBefore <= nowSeconds + leeway else {
                 throw TokenError("the token is not valid yet (\"nbf\")")
+            }
+        }
+        if jwt.payload["iat"] != nil {
+            guard let issuedAt = jwt.numericDate("iat"), issuedAt <= nowSeconds + leeway else {
+                throw TokenError("the token claims to be issued in the future (\"iat\")")
             }
         }
         guard jwt.stringClaim("iss") == issuer else { throw TokenError("the token's issuer is not \(issuer)") }

@@ -56,7 +56,9 @@ public final class SecurityContext: @unchecked Sendable {
         let keys = try keysOrUnavailable()
         let claims: AccessTokenClaims
         do {
-            let verifier = AccessTokenVerifier(keys: keys, issuer: settings.issuer, audience: settings.audience)
+            // 300 s: the longest lifetime the built-in issuer has ever been configurable to.
+            let verifier = AccessTokenVerifier(keys: keys, issuer: settings.issuer, audience: settings.audience,
+                                               maxLifetimeSeconds: settings.builtInAuthorizationServer ? 300 : nil)
             claims = try verifier.verify(token, now: now)
         } catch {
             // `verify` throws only TokenError.
