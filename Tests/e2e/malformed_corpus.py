@@ -24,7 +24,8 @@ class Case:
     name: str
     request: RawRequest
     #: "fhir": an OperationOutcome; "oauth": `{"error": …}` (or the 413 OperationOutcome of an
-    #: oversized body, refused before routing).
+    #: oversized body, refused before routing); "closed": no answer is possible, the connection
+    #: is closed (not reset) after nginx's client_body_timeout.
     dialect: str = "fhir"
 
 
@@ -256,6 +257,10 @@ def header_cases(ctx: Context) -> Iterator[Case]:
     for label, headers in lying.items():
         request = RawRequest(b"POST", post, KICKOFF_HEADERS + ctx.auth() + [(b"Content-Type", b"application/fhir+json")] + headers, body)
         yield Case(f"header {label}", request)
+    # The promised body never comes: nothing can be answered, nginx closes after client_body_timeout.
+    request = RawRequest(b"POST", post, KICKOFF_HEADERS + ctx.auth() + [(b"Content-Type", b"application/fhir+json"),
+                                                                        (b"Content-Length", str(len(body) + 10).encode())], body)
+    yield Case("header length-longer", request, "closed")
     absurd = {
         "64kb-header": [(b"X-Padding", b"x" * 65_536)],
         "many-headers": [(f"X-H{i}".encode(), b"1") for i in range(2000)],

@@ -3,6 +3,7 @@ answered 4xx with an OperationOutcome (at the token endpoint an OAuth error), no
 5xx, a reset or a hang; afterwards the same processes answer a normal export correctly."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import ssl
@@ -55,8 +56,12 @@ def judge(case: Case, wire: Wire) -> str | None:
         response = wire.send(case.request)
     except TimeoutError:
         return "no answer (hang)"
+    except http.client.RemoteDisconnected as error:
+        return None if case.dialect == "closed" else f"closed without an answer: {error!r}"
     except (ConnectionError, ssl.SSLError, OSError) as error:
         return f"connection failed: {error!r}"
+    if case.dialect == "closed":
+        return f"answered {response.status} where nginx closes the connection"
     if not 400 <= response.status <= 499:
         return f"status {response.status}: {response.body[:300]!r}"
     try:
