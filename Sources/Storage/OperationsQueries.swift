@@ -1,0 +1,69 @@
+import ExportDomain
+
+/// What an operator asks of the task queue (`atrctl status`).
+public struct QueueSummary: Sendable, Equatable {
+    public var tasksByState: [TaskState: Int]
+    /// When the oldest task still waiting for a scheduler was queued.
+    public var oldestQueuedAt: FHIRInstant?
+}
+
+public struct RunningTask: Sendable {
+    public var id: String
+    public var clientId: String?
+    public var groupId: String
+    public var progress: String?
+    public var leaseOwner: String?
+    public var leaseExpiresAt: FHIRInstant?
+    public var attempts: Int
+}
+
+public struct LastExport: Sendable, Equatable {
+    public var groupId: String
+    public var taskId: String
+    public var state: TaskState
+    public var finishedAt: FHIRInstant
+}
+
+extension Database {
+    public func queueSummary() throws -> QueueSummary {
+        var counts: [TaskState: Int] = [:]
+        for (state, count) in try connection.query("SELECT state, count(*) FROM tasks GROUP BY state", [], { row in
+            (TaskState(stored: row.text(0)), Int(row.integer(1)))
+        }) {
+            counts[state, default: 0] += count
+        }
+        let oldest = try connection.query(
+            "SELECT min(created_at) FROM tasks WHERE state = 'queued'", [], { $0.isNull(0) ? nil : $0.instant(0) }
+        ).first ?? nil
+        return QueueSummary(tasksByState: counts, oldestQueuedAt: oldest)
+    }
+
+    public func runningTasks() throws -> [RunningTask] {
+        try connection.query(
+            """
+            SELECT id, client_id, json_extract(CAST(request AS TEXT), '$.groupId'), progress, lease_owner, lease_expires_at, attempts
+            FROM tasks WHERE state = 'active' ORDER BY created_at
+            """
+        ) { row in
+            RunningTask(id: row.text(0) ?? "", clientId: row.text(1), groupId: row.text(2) ?? "", progress: row.text(3),
+                        leaseOwner: row.text(4), leaseExpiresAt: row.isNull(5) ? nil : row.instant(5), attempts: Int(row.integer(6)))
+        }
+    }
+
+    /// The most recent finished export (complete or failed, its files maybe purged since) of every
+    /// Group. The request is stored as bytes: `CAST` makes it JSON text for `json_extract`.
+    public func lastExportPerGroup() throws -> [LastExport] {
+        try connection.query(
+            """
+            SELECT groupId, id, state, finished_at FROM (
+                SELECT json_extract(CAST(request AS TEXT), '$.groupId') AS groupId, id, state, finished_at,
+                       row_number() OVER (PARTITION BY json_extract(CAST(request AS TEXT), '$.groupId') ORDER BY finished_at DESC, id) AS latest
+                FROM tasks WHERE state IN ('complete', 'failed', 'expired') AND finished_at IS NOT NULL
+            ) WHERE latest = 1 ORDER BY groupId
+            """
+        ) { row in
+            LastExport(groupId: row.text(0) ?? "", taskId: row.text(1) ?? "", state: TaskState(stored: row.text(2)),
+                       finishedAt: row.instant(3))
+        }
+    }
+}

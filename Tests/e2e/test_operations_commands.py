@@ -1,0 +1,90 @@
+"""The operator's commands against the running stack: `atrctl doctor`, `atrctl status`,
+`atrctl db backup`."""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+
+from export_support import export_get
+from fhir_support import require_env
+from malformed_corpus import SUNRISE
+
+
+def run_atrctl(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([os.path.join(require_env("ATR_BIN"), "atrctl"), *args], capture_output=True, text=True,
+                          timeout=120, cwd=require_env("ATR_ROOT"), env={**os.environ, **(env or {})})
+
+
+def nginx_options() -> list[str]:
+    nginx = os.path.join(require_env("ATR_STATE_DIR"), "nginx")
+    return ["--nginx-conf", os.path.join(nginx, "nginx.conf"), "--nginx-prefix", nginx]
+
+
+def verdicts(output: str) -> dict[str, str]:
+    """`ok    name: detail` lines → {name: verdict}."""
+    found = {}
+    for line in output.splitlines():
+        verdict, _, rest = line.partition("  ")
+        found[rest.strip().split(":")[0]] = verdict.strip()
+    return found
+
+
+def test_doctor_passes_every_check_on_the_test_stack():
+    proc = run_atrctl("doctor", *nginx_options())
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert verdicts(proc.stdout) == {
+        "configuration": "ok", "database": "ok", "task directory": "ok", "database directory": "ok",
+        "URL signing secret": "ok", "token signing key": "ok", "nginx": "ok", "clock": "ok",
+    }, proc.stdout
+
+
+def test_doctor_fails_on_a_world_readable_secret_a_missing_database_and_a_broken_nginx_config(tmp_path):
+    state = require_env("ATR_STATE_DIR")
+    secret = tmp_path / "url-signing.key"
+    shutil.copy(os.path.join(state, "secrets", "url-signing.key"), secret)
+    os.chmod(secret, 0o644)
+    broken = tmp_path / "nginx.conf"
+    broken.write_text("events {}\nhttp { server { listen 1; nonsense; } }\n")
+    proc = run_atrctl("doctor", "--nginx-conf", str(broken), env={
+        "ATR_SignedUrls__SecretFile": str(secret), "ATR_Database__Path": str(tmp_path / "none.sqlite")})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    found = verdicts(proc.stdout)
+    assert found["URL signing secret"] == "FAIL" and "mode 644" in proc.stdout, proc.stdout
+    assert found["database"] == "FAIL" and "atrctl migrate" in proc.stdout, proc.stdout
+    assert found["nginx"] == "FAIL" and "nonsense" in proc.stdout, proc.stdout
+    assert found["task directory"] == "ok", proc.stdout
+
+
+def test_status_shows_the_queue_and_each_groups_last_export(http, base):
+    result = export_get(http, base, SUNRISE)
+    proc = run_atrctl("status")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("tasks: queued "), proc.stdout
+    assert any(line.startswith("oldest queued: ") for line in lines), proc.stdout
+    assert any(line.startswith("running: ") for line in lines), proc.stdout
+    sunrise = [line.split() for line in lines if line.strip().startswith(f"Group/{SUNRISE} ")]
+    assert len(sunrise) == 1, proc.stdout
+    assert sunrise[0][1] == "complete" and sunrise[0][-2:] == ["task", result.task_id], proc.stdout
+
+
+def test_db_backup_copies_the_live_database_and_never_overwrites(tmp_path):
+    target = tmp_path / "backup.sqlite"
+    proc = run_atrctl("db", "backup", str(target))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "integrity ok" in proc.stdout, proc.stdout
+    live = sqlite3.connect(f"file:{os.path.join(require_env('ATR_STATE_DIR'), 'db', 'atr.sqlite')}?mode=ro", uri=True)
+    copy = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    try:
+        live_groups = live.execute("SELECT id FROM resources WHERE type = 'Group' ORDER BY id").fetchall()
+        assert copy.execute("SELECT id FROM resources WHERE type = 'Group' ORDER BY id").fetchall() == live_groups
+        assert copy.execute("PRAGMA user_version").fetchone() == live.execute("PRAGMA user_version").fetchone()
+    finally:
+        live.close()
+        copy.close()
+    size = target.stat().st_size
+    again = run_atrctl("db", "backup", str(target))
+    assert again.returncode != 0 and "never overwrites" in again.stderr, again.stdout + again.stderr
+    assert target.stat().st_size == size
