@@ -14,7 +14,8 @@ enum RequestAdapter {
                            query: parameters["QUERY_STRING"] ?? "", headers: headers, body: body,
                            originalURI: parameters["ATR_ORIGINAL_URI"],
                            remoteAddress: parameters["REMOTE_ADDR"].flatMap { $0.isEmpty ? nil : $0 },
-                           linkState: parameters["ATR_LINK_STATE"])
+                           linkState: parameters["ATR_LINK_STATE"],
+                           requestId: parameters["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// `ACCEPT_ENCODING` → `accept-encoding`, on bytes (this runs for every header of every request).

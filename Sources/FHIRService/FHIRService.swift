@@ -24,7 +24,14 @@ public final class FHIRService {
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        let started = ContinuousClock.now
         let audit = RequestAudit(address: request.remoteAddress)
+        let response = answer(request, audit: audit)
+        logRequest(request, status: response.status, clientId: audit.clientId, started: started)
+        return response
+    }
+
+    private func answer(_ request: HTTPRequest, audit: RequestAudit) -> HTTPResponse {
         if request.path == "/auth/token" { return token(request, audit: audit) }
         let response: HTTPResponse
         var reason: String?

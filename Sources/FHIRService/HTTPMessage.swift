@@ -18,9 +18,12 @@ public struct HTTPRequest: Sendable {
     /// For the `auth_request` subrequest: nginx's `secure_link` verdict on the download's
     /// signature (`ATR_LINK_STATE`: empty = invalid, `0` = expired, `1` = valid).
     public var linkState: String?
+    /// nginx's `$request_id` (`REQUEST_ID`), also sent to the client as `X-Request-Id`: what ties
+    /// a client's report to nginx's access log line and atr-fcgi's.
+    public var requestId: String?
 
     public init(method: String, path: String, query: String, headers: [String: String], body: [UInt8], originalURI: String? = nil,
-                remoteAddress: String? = nil, linkState: String? = nil) {
+                remoteAddress: String? = nil, linkState: String? = nil, requestId: String? = nil) {
         self.method = method
         self.path = path
         self.query = query
@@ -29,6 +32,7 @@ public struct HTTPRequest: Sendable {
         self.originalURI = originalURI
         self.remoteAddress = remoteAddress
         self.linkState = linkState
+        self.requestId = requestId
     }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }

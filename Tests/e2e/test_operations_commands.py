@@ -88,3 +88,25 @@ def test_db_backup_copies_the_live_database_and_never_overwrites(tmp_path):
     again = run_atrctl("db", "backup", str(target))
     assert again.returncode != 0 and "never overwrites" in again.stderr, again.stdout + again.stderr
     assert target.stat().st_size == size
+
+
+def fcgi_log_lines_with(request_id: str) -> list[str]:
+    with open(os.path.join(require_env("ATR_STATE_DIR"), "log", "atr-fcgi.log"), encoding="utf-8", errors="replace") as handle:
+        return [line for line in handle if f"request-id={request_id}" in line]
+
+
+def test_every_request_is_logged_once_under_nginxs_request_id_without_query_values(http, base):
+    read = http.get(f"{base}/Group/{SUNRISE}")
+    assert read.status_code == 200
+    request_id = read.headers["X-Request-Id"]
+    assert len(request_id) == 32 and all(c in "0123456789abcdef" for c in request_id), request_id
+    [line] = fcgi_log_lines_with(request_id)
+    for field in ("method=GET", f"route=/fhir/Group/{SUNRISE}", "status=200", "client-id=e2e-admin"):
+        assert field in line, line
+    unknown = http.get(f"{base}/$exportstatus", params={"_id": "secret-looking-value"})
+    assert unknown.status_code == 404
+    [line] = fcgi_log_lines_with(unknown.headers["X-Request-Id"])
+    assert "route=/fhir/$exportstatus?_id " in line and "status=404" in line, line
+    assert "secret-looking-value" not in line, line
+    nginx_only = http.get(base.rsplit("/", 1)[0] + "/nope")
+    assert nginx_only.status_code == 404 and len(nginx_only.headers["X-Request-Id"]) == 32, "nginx's own answers carry it too"
