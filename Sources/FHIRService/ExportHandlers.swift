@@ -122,7 +122,9 @@ extension FHIRService {
                                 "Polled sooner than the Retry-After of \(retryAfter) s more than \(settings.bulkDataExport.earlyPollsAllowed) times in a row (BulkDataExport.EarlyPollsAllowed); wait before polling again",
                                 headers: [HTTPHeader("Retry-After", String(wait))])
             }
-            let progress = String((task.progress ?? task.state.rawValue).prefix(99))
+            let progress = task.state == .queued
+                ? "queued: number \(try database.tasksQueuedAhead(of: taskId) + 1) in the queue"
+                : String((task.progress ?? task.state.rawValue).prefix(99))
             return HTTPResponse(status: 202, headers: [HTTPHeader("X-Progress", progress), HTTPHeader("Retry-After", String(retryAfter))])
         case .complete:
             guard let manifest = task.storedManifest else {

@@ -67,3 +67,16 @@ extension Database {
         }
     }
 }
+
+extension Database {
+    /// How many queued tasks a scheduler takes before this one (claims go by creation time, then id).
+    public func tasksQueuedAhead(of taskId: String) throws -> Int {
+        try connection.query(
+            """
+            SELECT count(*) FROM tasks AS other, tasks AS this
+            WHERE this.id = ? AND other.state = 'queued'
+              AND (other.created_at < this.created_at OR (other.created_at = this.created_at AND other.id < this.id))
+            """, [.text(taskId)]
+        ) { Int($0.integer(0)) }.first ?? 0
+    }
+}

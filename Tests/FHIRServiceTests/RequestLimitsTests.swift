@@ -116,6 +116,10 @@ final class RequestLimitsTests: XCTestCase {
         let first = poll()
         XCTAssertEqual(first.status, 202)
         XCTAssertEqual(first.header("Retry-After"), "3")
+        XCTAssertEqual(first.header("X-Progress"), "queued: number 1 in the queue")
+        XCTAssertEqual(kickoff("g1").status, 202)
+        XCTAssertEqual(send("GET", "/fhir/$exportstatus", query: "_id=id-2", headers: [:]).header("X-Progress"),
+                       "queued: number 2 in the queue", "claims go by creation time")
         clock.advance(milliseconds: 500)
         XCTAssertEqual(poll().status, 202, "first early poll: within the grace")
         clock.advance(milliseconds: 500)
