@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -42,11 +44,17 @@ let package = Package(
         // Request handling (router, handlers, error rendering), testable without a socket.
         .target(
             name: "FHIRService",
-            dependencies: ["ExportDomain", "Storage", "Runtime", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "ExportDomain", "Storage", "Runtime", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .executableTarget(
             name: "FCGIApp",
-            dependencies: ["FHIRService", "Runtime", "ExportDomain", "CFastCGI", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "FHIRService", "Runtime", "ExportDomain", "CFastCGI", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .executableTarget(
             name: "Scheduler",

@@ -15,7 +15,8 @@ enum RequestAdapter {
                            originalURI: parameters["ATR_ORIGINAL_URI"],
                            remoteAddress: parameters["REMOTE_ADDR"].flatMap { $0.isEmpty ? nil : $0 },
                            linkState: parameters["ATR_LINK_STATE"],
-                           requestId: parameters["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 })
+                           requestId: parameters["REQUEST_ID"].flatMap { $0.isEmpty ? nil : $0 },
+                           fromMetricsListener: parameters["ATR_METRICS"] == "1")
     }
 
     /// `ACCEPT_ENCODING` → `accept-encoding`, on bytes (this runs for every header of every request).

@@ -1,6 +1,8 @@
 import FHIRService
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import Runtime
 
 // atr-fcgi [--socket PATH] [--threads N]
@@ -9,6 +11,8 @@ import Runtime
 let arguments = CommandLineOptions.parse(Array(CommandLine.arguments.dropFirst()))
 var settings = ConfigurationLoader.loadOrExit(program: "atr-fcgi")
 LogSetup.bootstrap(settings)
+// swift-metrics figures (ours are recorded in the registry directly) land in the registry nginx's metrics listener reads.
+MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: ServiceMetrics.processWide.registry))
 if let threads = arguments.threads { settings.fastCGIThreads = threads }
 ConfigurationLoader.openDatabaseOrExit(settings, program: "atr-fcgi")
 let logger = Logger(label: "atr-fcgi")

@@ -12,11 +12,14 @@ public final class FHIRService {
     let environment: ServiceEnvironment
     let logger: Logger
     let pollPacer: PollPacer
+    let metrics: ServiceMetrics
 
     public init(settings: Settings, database: Database, security: SecurityContext,
-                environment: ServiceEnvironment = .live, pollPacer: PollPacer = .processWide, logger: Logger) {
+                environment: ServiceEnvironment = .live, pollPacer: PollPacer = .processWide,
+                metrics: ServiceMetrics = .processWide, logger: Logger) {
         self.settings = settings
         self.pollPacer = pollPacer
+        self.metrics = metrics
         self.database = database
         self.security = security
         self.environment = environment
@@ -24,11 +27,24 @@ public final class FHIRService {
     }
 
     public func handle(_ request: HTTPRequest) -> HTTPResponse {
+        if request.fromMetricsListener && request.path == MetricsPath.path { return metricsExposition() }
         let started = ContinuousClock.now
         let audit = RequestAudit(address: request.remoteAddress)
         let response = answer(request, audit: audit)
-        logRequest(request, status: response.status, clientId: audit.clientId, started: started)
+        let elapsed = ContinuousClock.now - started
+        metrics.recordRequest(route: MetricsRoute.label(path: request.path, basePath: settings.basePath), status: response.status,
+                              duration: elapsed)
+        logRequest(request, status: response.status, clientId: audit.clientId, elapsed: elapsed)
         return response
+    }
+
+    private func metricsExposition() -> HTTPResponse {
+        do {
+            return HTTPResponse(status: 200, headers: [HTTPHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                                body: try metrics.exposition(database, now: environment.now()))
+        } catch {
+            return ErrorResponder.response(rendering: ErrorResponder.renderable(error, logger: logger))
+        }
     }
 
     private func answer(_ request: HTTPRequest, audit: RequestAudit) -> HTTPResponse {

@@ -21,9 +21,11 @@ public struct HTTPRequest: Sendable {
     /// nginx's `$request_id` (`REQUEST_ID`), also sent to the client as `X-Request-Id`: what ties
     /// a client's report to nginx's access log line and atr-fcgi's.
     public var requestId: String?
+    /// Set (`ATR_METRICS`) only by the location of nginx's loopback metrics listener.
+    public var fromMetricsListener: Bool
 
     public init(method: String, path: String, query: String, headers: [String: String], body: [UInt8], originalURI: String? = nil,
-                remoteAddress: String? = nil, linkState: String? = nil, requestId: String? = nil) {
+                remoteAddress: String? = nil, linkState: String? = nil, requestId: String? = nil, fromMetricsListener: Bool = false) {
         self.method = method
         self.path = path
         self.query = query
@@ -33,6 +35,7 @@ public struct HTTPRequest: Sendable {
         self.remoteAddress = remoteAddress
         self.linkState = linkState
         self.requestId = requestId
+        self.fromMetricsListener = fromMetricsListener
     }
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }

@@ -5,8 +5,7 @@ import Logging
 /// The route is the path with the query's parameter names only: values can hold URL
 /// signatures (`md5=`), and no token, body or resource content is ever logged.
 extension FHIRService {
-    func logRequest(_ request: HTTPRequest, status: Int, clientId: String?, started: ContinuousClock.Instant) {
-        let elapsed = ContinuousClock.now - started
+    func logRequest(_ request: HTTPRequest, status: Int, clientId: String?, elapsed: Duration) {
         let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         logger.info("request", metadata: [
             "method": .string(Self.printable(request.method, limit: 16)),

@@ -80,3 +80,36 @@ extension Database {
         ) { Int($0.integer(0)) }.first ?? 0
     }
 }
+
+/// A finished export as its audit records tell it (the scheduler's figures, read by any node).
+public struct ExportOutcome: Sendable, Equatable {
+    public var id: Int64
+    public var completed: Bool
+    public var recorded: FHIRInstant
+    /// When its kick-off was recorded (nil when that record is gone).
+    public var kickedOffAt: FHIRInstant?
+    public var resourceCounts: [String: Int]
+}
+
+extension Database {
+    /// Completed and failed exports recorded after the audit record `id`, oldest first.
+    public func exportOutcomes(after id: Int64, limit: Int) throws -> [ExportOutcome] {
+        try auditRecords(AuditQuery(actions: [.exportComplete, .exportFailed], count: limit, after: id)).map { record in
+            let task = record.entities.first { $0.kind == .task }?.value
+            let kickedOffAt = try task.flatMap { task in
+                try connection.query(
+                    """
+                    SELECT e.recorded FROM audit_entities t JOIN audit_events e ON e.id = t.event_id
+                    WHERE t.value = ? AND t.kind = 'task' AND e.action = ? ORDER BY e.id LIMIT 1
+                    """, [.text(task), .text(AuditAction.exportKickoff.rawValue)]
+                ) { $0.instant(0) }.first
+            }
+            var counts: [String: Int] = [:]
+            for detail in record.details where detail.name.hasPrefix(ExportAudit.countPrefix) {
+                counts[String(detail.name.dropFirst(ExportAudit.countPrefix.count)), default: 0] += Int(detail.value) ?? 0
+            }
+            return ExportOutcome(id: record.id ?? id, completed: record.action == .exportComplete, recorded: record.recorded,
+                                 kickedOffAt: kickedOffAt, resourceCounts: counts)
+        }
+    }
+}

@@ -2,7 +2,7 @@ import ExportDomain
 
 /// An export task's life: queued → active (leased by one scheduler) → complete | failed;
 /// cancelled by the client; expired when its files are purged after the retention period.
-public enum TaskState: String, Sendable {
+public enum TaskState: String, Sendable, CaseIterable {
     case queued, active, complete, failed, cancelled, expired
 
     /// A stored state; a value this build does not know reads as failed, never as servable.

@@ -100,5 +100,21 @@ final class SettingsBuilderTests: XCTestCase {
         XCTAssertEqual(dev["ssl_certificate"], "/mine.pem", "a --set value wins")
         XCTAssertEqual(dev["ssl_certificate_key"], "/srv/atr/var/tls/server.key")
         XCTAssertEqual(dev["nginx_snippets"], "/srv/atr/deploy/nginx")
+        XCTAssertTrue(production["metrics_server"]?.contains("listen 127.0.0.1:9464;") == true, production["metrics_server"] ?? "")
+        XCTAssertTrue(production["metrics_server"]?.contains("fastcgi_param ATR_METRICS 1;") == true)
+        XCTAssertTrue(dev["metrics_server"]?.contains("listen unix:/srv/atr/var/run/metrics.sock;") == true, "dev stacks never share a port")
+        let off = NginxTemplate.values(for: try build(#"{"Metrics": {"Listen": ""}}"#), workingDirectory: "/srv/atr")
+        XCTAssertEqual(try NginxSite.production.values(given: off)["metrics_server"], "# No metrics listener (Metrics.Listen is empty).")
+    }
+
+    func testTheMetricsListenerIsLoopbackOnly() throws {
+        for listen in ["127.0.0.1:9464", "[::1]:9100", "localhost:9464", ""] {
+            XCTAssertEqual(try build(#"{"Metrics": {"Listen": "\#(listen)"}}"#).metricsListen, listen)
+        }
+        for listen in ["0.0.0.0:9464", "10.0.0.5:9464", "9464", "127.0.0.1", "127.0.0.1:99999", "[::]:9464"] {
+            XCTAssertThrowsError(try build(#"{"Metrics": {"Listen": "\#(listen)"}}"#), listen) { error in
+                XCTAssertEqual((error as? ConfigurationError)?.key, "Metrics.Listen")
+            }
+        }
     }
 }

@@ -110,3 +110,24 @@ def test_every_request_is_logged_once_under_nginxs_request_id_without_query_valu
     assert "secret-looking-value" not in line, line
     nginx_only = http.get(base.rsplit("/", 1)[0] + "/nope")
     assert nginx_only.status_code == 404 and len(nginx_only.headers["X-Request-Id"]) == 32, "nginx's own answers carry it too"
+
+
+def test_metrics_are_served_on_the_loopback_listener_only(http, base):
+    export_get(http, base, SUNRISE)
+    socket_path = os.path.join(require_env("ATR_STATE_DIR"), "run", "metrics.sock")
+    proc = subprocess.run(["curl", "-s", "--unix-socket", socket_path, "-w", "\n%{http_code}", "http://localhost/metrics"],
+                          capture_output=True, text=True, timeout=30)
+    body, _, status = proc.stdout.rpartition("\n")
+    assert status == "200", proc.stdout + proc.stderr
+    lines = body.splitlines()
+    for prefix in ('atr_http_requests_total{route="Group/{id}/$davinci-data-export",status="202"} ',
+                   'atr_tasks{state="complete"} ', "atr_queue_depth ", "atr_queue_oldest_age_seconds ",
+                   'atr_exports_total{outcome="complete"} ', 'atr_export_resources_total{type="Patient"} ',
+                   "atr_export_duration_seconds_count ", "atr_file_download_bytes_total "):
+        assert any(line.startswith(prefix) for line in lines), f"{prefix!r} not in\n{body}"
+    public = http.get(base.rsplit("/", 1)[0] + "/metrics")
+    assert public.status_code == 404
+    assert http.get(f"{base}/../metrics").status_code == 404
+    other = subprocess.run(["curl", "-s", "--unix-socket", socket_path, "-o", "/dev/null", "-w", "%{http_code}",
+                            "http://localhost/fhir/metadata"], capture_output=True, text=True, timeout=30)
+    assert other.stdout == "404", "the metrics listener serves nothing else"

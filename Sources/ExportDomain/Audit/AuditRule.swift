@@ -47,6 +47,9 @@ public enum AuditRule {
 
 /// The records of an export task's life.
 public enum ExportAudit {
+    /// A completion's detail per exported type: `count Patient` = 120 (the metrics read them back).
+    public static let countPrefix = "count "
+
     public static func accepted(taskId: String, groupId: String, clientId: String?, address: String?, now: FHIRInstant) -> AuditRecord {
         AuditRecord(recorded: now, action: .exportKickoff, outcome: .success, clientId: clientId, address: address,
                     entities: [.group(groupId), .task(taskId)], details: [AuditDetail("status", "202")])
@@ -59,7 +62,7 @@ public enum ExportAudit {
         for file in manifest.output {
             if let index = counts.firstIndex(where: { $0.0 == file.type }) { counts[index].1 += file.count } else { counts.append((file.type, file.count)) }
         }
-        let details = counts.map { AuditDetail("count \($0.0)", String($0.1)) }
+        let details = counts.map { AuditDetail(countPrefix + $0.0.rawValue, String($0.1)) }
             + (manifest.deleted.isEmpty ? [] : [AuditDetail("deleted", String(manifest.deleted.reduce(0) { $0 + $1.count }))])
             + [AuditDetail("opted-out members", String(optedOutMembers)),
                AuditDetail("files", String(manifest.output.count + manifest.error.count + manifest.deleted.count))]

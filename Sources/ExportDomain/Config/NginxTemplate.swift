@@ -17,6 +17,7 @@ public enum NginxTemplate {
             "public_origin": settings.publicBase.origin,
             "signed_url_secret": settings.signedURLSecret,
             "file_auth_path": FileDownloadAuthorizationPath.path,
+            "metrics_listen": settings.metricsListen,
         ]
     }
 
@@ -129,8 +130,39 @@ public enum NginxSite: String, CaseIterable, Sendable {
                 "strict_transport_security": #"add_header Strict-Transport-Security "max-age=63072000" always;"#,
             ]
         }
+        // The dev stack's listener is a unix socket under its state directory, so stacks side by
+        // side (the tests run several) never compete for a port.
+        let metricsListen = self == .dev ? "unix:\(try need("state_dir"))/run/metrics.sock" : try need("metrics_listen")
+        site["metrics_server"] = Self.metricsServer(listen: metricsListen, snippets: site["nginx_snippets"] ?? "",
+                                                    socket: try need("fastcgi_socket"))
         return site.merging(values) { _, given in given }
     }
+
+    /// A server of its own on the loopback address for Prometheus: atr-fcgi answers `/metrics`
+    /// only when this location marks the request (`ATR_METRICS`), so the public server never can.
+    static func metricsServer(listen: String, snippets: String, socket: String) -> String {
+        guard !listen.isEmpty else { return "# No metrics listener (Metrics.Listen is empty)." }
+        return """
+            # Prometheus metrics (Metrics.Listen), on loopback only.
+            server {
+                listen \(listen);
+                access_log off;
+                location = \(MetricsPath.path) {
+                    include \(snippets)/fastcgi-params.conf;
+                    fastcgi_param ATR_METRICS 1;
+                    fastcgi_pass unix:\(socket);
+                }
+                location / {
+                    return 404;
+                }
+            }
+            """
+    }
+}
+
+/// Where the metrics listener serves Prometheus' text format.
+public enum MetricsPath {
+    public static let path = "/metrics"
 }
 
 /// Where nginx sends `auth_request` subrequests for file downloads (an internal location).

@@ -19,6 +19,8 @@ public struct Settings: Sendable, Equatable {
     public var requestJSONLimits: JSONBodyLimits
     /// `Logging.Level`: swift-log's level names, `trace` … `critical`.
     public var logLevel: String
+    /// `Metrics.Listen`: the loopback address nginx serves `/metrics` on (empty: no metrics).
+    public var metricsListen: String
     public var audit: AuditSettings
     /// `History.RetentionPeriod`: `atrctl history prune` deletes superseded versions written
     /// longer ago than this (current versions are always kept).

@@ -149,6 +149,7 @@ public enum SettingsBuilder {
                 maxElements: try reader.integer("RequestJsonLimits.MaxElements", in: 1000...Int.max)
             ),
             logLevel: try logLevel(reader),
+            metricsListen: try metricsListen(reader),
             audit: AuditSettings(retentionSeconds: try reader.duration("Audit.RetentionPeriod", minimum: 1)),
             historyRetentionSeconds: try reader.duration("History.RetentionPeriod", minimum: 1),
             bulkDataExport: bulk,
@@ -158,6 +159,20 @@ public enum SettingsBuilder {
             smart: try smart(reader, publicBase: publicBase),
             redactions: try redactions(reader)
         )
+    }
+
+    /// Prometheus scrapes from this host (or through a tunnel): the metrics name every client
+    /// and Group count, so they are never served on an address other hosts reach.
+    private static func metricsListen(_ reader: SettingsReader) throws -> String {
+        guard let listen = reader.value("Metrics.Listen")?.stringValue else {
+            throw ConfigurationError(key: "Metrics.Listen", "must be a string: a loopback address and port, or empty for no metrics")
+        }
+        guard !listen.isEmpty else { return listen }
+        let loopback = ["127.", "[::1]:", "localhost:"].contains { listen.hasPrefix($0) }
+        guard loopback, let port = listen.split(separator: ":").last.flatMap({ Int($0) }), (1...65535).contains(port) else {
+            throw ConfigurationError(key: "Metrics.Listen", "must be a loopback address and port (127.0.0.1:9464, [::1]:9464) or empty, not '\(listen)'")
+        }
+        return listen
     }
 
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]

@@ -9,6 +9,7 @@ extension Settings {
       "RequestBodyLimit": 104857600,
       "RequestJsonLimits": { "MaxDepth": 100, "MaxElements": 5000000 },
       "Logging": { "Level": "info" },
+      "Metrics": { "Listen": "127.0.0.1:9464" },
       "Audit": { "RetentionPeriod": "2191.12:00:00" },
       "History": { "RetentionPeriod": "3652.12:00:00" },
       "BulkDataExport": {

@@ -1,4 +1,6 @@
 import ExportDomain
+import Runtime
+import Foundation
 import Storage
 
 /// nginx's `auth_request` for `/files/…`, asked on every download so that every download and
@@ -44,7 +46,7 @@ extension FHIRService {
             guard let task = try database.task(taskId), task.state == .complete,
                   let manifest = task.storedManifest, manifest.fileNames.contains(name) else { return deny(404) }
             guard try ownerStillReaches(task) else { return deny(404, hidden: true) }
-            return HTTPResponse(status: 204)
+            return granted(taskId: taskId, name: name)
         }
         let access = try access(request, audit: audit)
         do {
@@ -56,6 +58,13 @@ extension FHIRService {
               let manifest = task.storedManifest, manifest.fileNames.contains(name) else {
             return deny(404)
         }
+        return granted(taskId: taskId, name: name)
+    }
+
+    /// nginx sends the file itself; its size is what the metrics count as handed out.
+    private func granted(taskId: String, name: String) -> HTTPResponse {
+        let path = TaskFiles(root: settings.taskFileStoragePath).finalDirectory(taskId) + "/" + name
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int { metrics.recordDownload(bytes: size) }
         return HTTPResponse(status: 204)
     }
 
