@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 SWIFT_FLAGS ?=
 
-.PHONY: run stop test unit differential e2e asan-corpus build build-release deps bench clean
+.PHONY: run stop test unit differential e2e asan-corpus build build-release deps bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -52,5 +52,10 @@ asan-corpus:
 bench: build-release
 	scripts/bench.sh
 
+## fuzz: libFuzzer + AddressSanitizer over every parser (Fuzz/), FUZZ_SECONDS each (default 60; FUZZ_SECONDS=5 for a
+## smoke check) from the seeds in Fuzz/corpus/; crash inputs in var/fuzz/crashes/, and any crash fails
+fuzz:
+	@scripts/fuzz.sh
+
 clean:
-	rm -rf .build .build-asan var/test
+	rm -rf .build .build-asan .build-fuzz var/test var/fuzz

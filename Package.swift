@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "atr-fcgi", targets: ["FCGIApp"]),
         .executable(name: "atr-scheduler", targets: ["Scheduler"]),
         .executable(name: "atrctl", targets: ["AdminCLI"]),
+        // For the fuzz targets in Fuzz/, a package of its own so the normal build never links them.
+        .library(name: "ExportDomain", targets: ["ExportDomain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

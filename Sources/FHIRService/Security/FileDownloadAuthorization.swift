@@ -22,13 +22,8 @@ extension FHIRService {
             return HTTPResponse(status: 403, headers: [HTTPHeader("X-Deny-Status", String(status))])
         }
         // nginx passes the normalised path it serves (`$uri`); anything else is refused outright.
-        let path = request.originalURI ?? ""
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0].isEmpty, "/" + parts[1] == FileURLSigner.pathPrefix,
-              !path.contains("%"), !parts.contains(".."), !parts.contains(".") else {
-            return deny(404)
-        }
-        let (taskId, name) = (String(parts[2]), String(parts[3]))
+        guard let download = FileDownloadPath(request.originalURI ?? "") else { return deny(404) }
+        let (taskId, name) = (download.taskId, download.file)
         defer { audit.entities.append(.file(task: taskId, name: name)) }
         switch request.linkState {
         case "1": break
