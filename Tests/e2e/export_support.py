@@ -697,3 +697,25 @@ def assert_complete_export(instance: Instance, task_id: str, generated: Generate
     assert has_subsetted_tag(group) == bool(generated.opted_out)
     assert instance.building_entries(task_id) == [], "temporary files left behind"
     return manifest
+
+
+# --- failed tasks --------------------------------------------------------------------------
+
+DISK_FULL = "The export failed: the server ran out of disk space while writing it; retry later"
+UNWRITABLE = "The export failed: the server could not write the export files; retry later"
+
+
+def mount_tmpfs(path: str, size: str) -> None:
+    os.makedirs(path, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path], check=True)
+
+
+def assert_failed_with(instance: Instance, task_id: str, code: str, diagnostics: str) -> None:
+    info = instance.wait_for_state_or_failed(task_id, timeout=60)
+    assert info["state"] == "failed", info
+    status = instance.status(task_id)
+    assert status.status == 500, status.describe()
+    assert status.json() == {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": code, "diagnostics": diagnostics}]}
+    assert instance.building_entries(task_id) == [], "temporary files left behind"
+    assert not os.path.exists(instance.task_dir(task_id))

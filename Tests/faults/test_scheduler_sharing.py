@@ -1,0 +1,59 @@
+"""Two and three schedulers on one queue of 50 tasks, all started at once on a full queue:
+each task runs exactly once (one claim, one "export started" in all the logs together, its
+files exactly once), and every scheduler gets a share of the work."""
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from export_support import assert_complete_export, generate_atr_group
+from fault_support import FIGURES
+from instances import isolated_instance
+
+TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
+
+
+@pytest.fixture(scope="module")
+def instance(repo_root, instance_settings):
+    inst = isolated_instance(repo_root, instance_settings, "sharing")
+    yield inst
+    inst.close()
+
+
+@pytest.fixture(scope="module")
+def generated(instance):
+    group = generate_atr_group(os.path.join(instance.root, "data"), "shared", 150, opt_out_every=50)
+    instance.import_files(*group.files)
+    return group
+
+
+def started_tasks(log_path: str) -> list[str]:
+    with open(log_path, encoding="utf-8", errors="replace") as log:
+        return [match.group(1) for line in log if "export started" in line
+                for match in [re.search(r"task-id=(\S+)", line)] if match]
+
+
+@pytest.mark.parametrize("schedulers", [2, 3])
+def test_schedulers_sharing_a_queue_run_each_task_exactly_once(instance, generated, sizes, schedulers):
+    task_ids = [instance.kickoff(generated.group_id, TYPES) for _ in range(sizes.shared_tasks)]
+    procs = [instance.start_scheduler(log_name=f"share{schedulers}") for _ in range(schedulers)]
+    try:
+        infos = instance.wait_for_state(task_ids, "complete", timeout=600)
+    finally:
+        instance.stop_schedulers()
+    assert {info["attempts"] for info in infos.values()} == {"1"}, infos
+
+    started = [started_tasks(proc.log_path) for proc in procs]
+    runs = [task for per in started for task in per if task in infos]
+    duplicated = len(runs) - len(set(runs))
+    FIGURES.add(duplicated=duplicated, lost=len(set(task_ids) - set(runs)))
+    assert duplicated == 0 and sorted(runs) == sorted(task_ids), f"started: {started}"
+    shares = [len([t for t in per if t in infos]) for per in started]
+    assert all(shares), f"a scheduler ran nothing: {shares} of {len(task_ids)}"
+
+    for task_id in task_ids:
+        assert_complete_export(instance, task_id, generated, TYPES)
+    FIGURES.add(runs=1, tasks=len(task_ids),
+                resources_checked=len(task_ids) * sum(len(ids) for ids in generated.expected.values()))
