@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass, field
 
 from fhir_support import require_env
@@ -35,7 +36,7 @@ class Mode:
 
 
 MODES = {
-    "short": Mode("short", kill_members=3000, kill_runs=1, kills_per_run=4, shared_tasks=50,
+    "short": Mode("short", kill_members=3000, kill_runs=1, kills_per_run=4, shared_tasks=20,
                   import_members=5000, races=10, disk_full_rounds=1, fcgi_kills=2),
     "long": Mode("long", kill_members=20000, kill_runs=3, kills_per_run=4, shared_tasks=50,
                  import_members=100000, races=40, disk_full_rounds=3, fcgi_kills=6),
@@ -108,6 +109,17 @@ class TaskRows:
             (task_id,)).fetchone()
         assert found is not None, f"task {task_id} has no row"
         return dict(found)
+
+    def wait_until_finished(self, task_ids: list[str], timeout: float, logs=lambda: "") -> dict[str, dict]:
+        """Each task's row once none is queued or active any more."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = {task_id: self.row(task_id) for task_id in task_ids}
+            if all(row["state"] not in ("queued", "active") for row in found.values()):
+                return found
+            assert time.monotonic() < deadline, \
+                f"tasks unfinished after {timeout:.0f} s: {[t for t, r in found.items() if r['state'] in ('queued', 'active')][:5]}\n{logs()}"
+            time.sleep(0.1)
 
     def count(self, where: str, *args) -> int:
         return self.connection.execute(f"SELECT count(*) FROM tasks WHERE {where}", args).fetchone()[0]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import time
 
+import pytest
+
 from export_support import Instance
-from fault_support import state_dir
+from fault_support import TaskRows, state_dir
 from fhir_support import require_env
 
 _numbers = itertools.count(1)
@@ -30,3 +33,38 @@ def wrapped_pid(proc, timeout: float = 10) -> int:
                 return int(children[0])
         time.sleep(0.05)
     raise AssertionError(f"{proc.args} started no program")
+
+
+def wait_for(condition, what: str, instance, timeout: float = 300):
+    """condition()'s first true value, polled every 5 ms: fast enough to catch a scheduler between two of its steps."""
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not after {timeout:.0f} s\n{instance.logs()}")
+        time.sleep(0.005)
+    return found
+
+
+def running(pid: int) -> bool:
+    """Exists and is not a zombie nobody has reaped yet."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def kill(pid: int) -> None:
+    """SIGKILL, returning once the process is gone."""
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while running(pid):
+        assert time.monotonic() < deadline, f"{pid} survived SIGKILL"
+        time.sleep(0.01)
+
+
+def in_attempt(rows: TaskRows, task_id: str, attempt: int, condition):
+    """The task's row once the scheduler of ``attempt`` holds it and ``condition`` holds; the
+    row keeps the progress of the attempt killed before until the next claim."""
+    row = rows.row(task_id)
+    return row if row["state"] == "active" and row["attempts"] == attempt and condition(row) else None

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import time
 
 import pytest
 
 from export_support import assert_complete_export, generate_atr_group, resources_written
 from fault_support import FIGURES, TaskRows, write_lock
-from instances import isolated_instance, wrapped_pid
+from instances import in_attempt, isolated_instance, kill, wait_for, wrapped_pid
 
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
 RENAMES = "rename,renameat,renameat2"
@@ -43,30 +42,6 @@ def generated(instance, sizes):
                                opt_out_every=100, display_padding=100)
     instance.import_files(*group.files)
     return group
-
-
-def wait_for(condition, what: str, instance, timeout: float = 300):
-    deadline = time.monotonic() + timeout
-    while not (found := condition()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not after {timeout:.0f} s\n{instance.logs()}")
-        time.sleep(0.005)
-    return found
-
-
-def kill(pid: int) -> None:
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().rsplit(") ", 1)[1][0] != "Z":
-        assert time.monotonic() < deadline, f"{pid} survived SIGKILL"
-        time.sleep(0.01)
-
-
-def in_attempt(rows: TaskRows, task_id: str, attempt: int, condition):
-    """The task's row once the scheduler of ``attempt`` holds it and ``condition`` holds; the
-    row keeps the progress of the attempt killed before until the next claim."""
-    row = rows.row(task_id)
-    return row if row["state"] == "active" and row["attempts"] == attempt and condition(row) else None
 
 
 def publishing(row: dict) -> bool:

@@ -1,4 +1,4 @@
-"""Two and three schedulers on one queue of 50 tasks, all started at once on a full queue:
+"""Two and three schedulers on one queue of 50 tasks (20 in the short mode), all started at once on a full queue:
 each task runs exactly once (one claim, one "export started" in all the logs together, its
 files exactly once), and every scheduler gets a share of the work."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 import pytest
 
 from export_support import assert_complete_export, generate_atr_group
-from fault_support import FIGURES
+from fault_support import FIGURES, TaskRows
 from instances import isolated_instance
 
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
@@ -39,11 +39,13 @@ def started_tasks(log_path: str) -> list[str]:
 def test_schedulers_sharing_a_queue_run_each_task_exactly_once(instance, generated, sizes, schedulers):
     task_ids = [instance.kickoff(generated.group_id, TYPES) for _ in range(sizes.shared_tasks)]
     procs = [instance.start_scheduler(log_name=f"share{schedulers}") for _ in range(schedulers)]
+    rows = TaskRows(instance.database)
     try:
-        infos = instance.wait_for_state(task_ids, "complete", timeout=600)
+        infos = rows.wait_until_finished(task_ids, timeout=600, logs=instance.logs)
     finally:
         instance.stop_schedulers()
-    assert {info["attempts"] for info in infos.values()} == {"1"}, infos
+        rows.close()
+    assert {(info["state"], info["attempts"]) for info in infos.values()} == {("complete", 1)}, infos
 
     started = [started_tasks(proc.log_path) for proc in procs]
     runs = [task for per in started for task in per if task in infos]
