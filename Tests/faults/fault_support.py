@@ -37,7 +37,7 @@ class Mode:
 
 MODES = {
     "short": Mode("short", kill_members=3000, kill_runs=1, kills_per_run=4, shared_tasks=20,
-                  import_members=5000, races=10, disk_full_rounds=1, fcgi_kills=2),
+                  import_members=5000, races=5, disk_full_rounds=1, fcgi_kills=2),
     "long": Mode("long", kill_members=20000, kill_runs=3, kills_per_run=4, shared_tasks=50,
                  import_members=100000, races=40, disk_full_rounds=3, fcgi_kills=6),
 }
@@ -59,6 +59,8 @@ class Figures:
     responses: int = 0
     server_errors: int = 0
     documented_503: int = 0
+    #: 502/503 from nginx while atr-fcgi was down.
+    outage_responses: int = 0
     lost: int = 0
     duplicated: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -79,7 +81,8 @@ class Figures:
                 f"tasks: {self.tasks}",
                 f"resources checked: {self.resources_checked}",
                 f"responses: {self.responses}; 5xx: {self.server_errors} "
-                f"(besides {self.documented_503} documented 503 + Retry-After)",
+                f"(besides {self.documented_503} documented 503 + Retry-After, "
+                f"and {self.outage_responses} 502/503 while atr-fcgi was down)",
                 f"lost: {self.lost}, duplicated: {self.duplicated}"]
 
     def save(self, path: str) -> None:
