@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 SWIFT_FLAGS ?=
 
-.PHONY: run stop test unit differential e2e build build-release deps bench clean
+.PHONY: run stop test unit differential e2e faults chaos build build-release deps bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,8 +27,9 @@ run: build-release
 stop:
 	@STATE_DIR=var scripts/stack.sh stop
 
-## test: unit tests, the FHIRPath differential check, then end-to-end tests against a real stack in var/test
-test: build unit differential e2e
+## test: unit tests, the FHIRPath differential check, end-to-end tests against a real stack in var/test,
+## then the short fault-injection run
+test: build unit differential e2e faults
 
 unit:
 	swift test $(SWIFT_FLAGS)
@@ -44,9 +45,17 @@ differential:
 e2e:
 	scripts/e2e.sh
 
+## faults: the fault-injection suite, short mode (own stack in var/faults, port FAULTS_PORT, default 9653)
+faults:
+	scripts/faults.sh
+
+## chaos: the fault-injection suite, long mode: the figures of the README's "Fault injection"
+chaos: build
+	FAULTS_MODE=long scripts/faults.sh
+
 ## bench: performance figures of the README's "Performance" section (own stack in var/bench, port 9843); BENCH_MEMBERS=100000 for the big run
 bench: build-release
 	scripts/bench.sh
 
 clean:
-	rm -rf .build var/test
+	rm -rf .build var/test var/faults

@@ -6,6 +6,7 @@ The harness (`scripts/faults.sh`) sets what the e2e harness sets, plus `FAULTS_M
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ _spec.loader.exec_module(_e2e)
 from e2e_conftest import (  # noqa: E402,F401  (fixtures, found by name)
     base, ca, fhir, http, instance_settings, make_session, new_id, repo_root,
 )
-from fault_support import FIGURES, mode  # noqa: E402
+from fault_support import FIGURES, mode, state_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +34,4 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("=", f"fault injection figures ({mode().name} mode)")
     for line in FIGURES.lines():
         terminalreporter.write_line(line)
+    FIGURES.save(os.path.join(state_dir(), "figures.json"))
