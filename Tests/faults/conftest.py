@@ -23,11 +23,27 @@ from e2e_conftest import (  # noqa: E402,F401  (fixtures, found by name)
     base, ca, fhir, http, instance_settings, make_session, new_id, repo_root,
 )
 from fault_support import FIGURES, mode, state_dir  # noqa: E402
+from instances import isolated_instance  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def sizes():
     return mode()
+
+
+@pytest.fixture(scope="module")
+def isolated(repo_root, instance_settings):
+    """Makes isolated instances (`isolated(name, **settings)`); their schedulers are stopped at
+    the module's end."""
+    made = []
+
+    def make(name: str, **overrides):
+        made.append(isolated_instance(repo_root, instance_settings, name, **overrides))
+        return made[-1]
+
+    yield make
+    for inst in made:
+        inst.close()
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from export_support import Instance
+from export_support import GeneratedGroup, Instance, generate_atr_group
 from fault_support import TaskRows, state_dir
 from fhir_support import require_env
 
@@ -20,6 +20,13 @@ def isolated_instance(repo_root: str, base_settings: str, name: str, **overrides
     """``overrides``: settings as {"BulkDataExport.RetryLimit": 10}."""
     root = os.path.join(state_dir(), "instances", f"{name}-{next(_numbers)}")
     return Instance(root, require_env("ATR_BIN"), repo_root, base_settings, overrides=overrides)
+
+
+def imported_group(instance: Instance, group_id: str, members: int, **shape) -> GeneratedGroup:
+    """A generated ATR Group (export_support.generate_atr_group ``shape``) loaded into ``instance``."""
+    group = generate_atr_group(os.path.join(instance.root, "data"), group_id, members, **shape)
+    instance.import_files(*group.files)
+    return group
 
 
 def wrapped_pid(proc, timeout: float = 10) -> int:

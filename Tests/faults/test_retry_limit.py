@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
-from export_support import generate_atr_group, resources_written
+from export_support import resources_written
 from fault_support import FIGURES, TaskRows
-from instances import in_attempt, isolated_instance, kill, wait_for
+from instances import imported_group, in_attempt, kill, wait_for
 
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
 RETRY_LIMIT = 2
 
 
-@pytest.fixture(scope="module")
-def instance(repo_root, instance_settings):
-    inst = isolated_instance(repo_root, instance_settings, "retry-limit", **{"BulkDataExport.RetryLimit": RETRY_LIMIT})
-    yield inst
-    inst.close()
-
-
-def test_a_task_that_keeps_dying_is_failed_after_retry_limit_attempts(instance):
-    generated = generate_atr_group(os.path.join(instance.root, "data"), "retry", 3000)
-    instance.import_files(*generated.files)
+def test_a_task_that_keeps_dying_is_failed_after_retry_limit_attempts(isolated):
+    instance = isolated("retry-limit", **{"BulkDataExport.RetryLimit": RETRY_LIMIT})
+    generated = imported_group(instance, "retry", 3000)
     rows = TaskRows(instance.database)
     task_id = instance.kickoff(generated.group_id, TYPES)
     attempts = RETRY_LIMIT + 1

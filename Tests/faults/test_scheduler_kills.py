@@ -16,9 +16,9 @@ import time
 
 import pytest
 
-from export_support import assert_complete_export, generate_atr_group, resources_written
+from export_support import assert_complete_export, resources_written
 from fault_support import FIGURES, TaskRows, write_lock
-from instances import in_attempt, isolated_instance, kill, wait_for, wrapped_pid
+from instances import imported_group, in_attempt, kill, wait_for, wrapped_pid
 
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
 RENAMES = "rename,renameat,renameat2"
@@ -29,19 +29,14 @@ PHASES = ("mid-export", "in-rename", "in-completion-commit")
 
 
 @pytest.fixture(scope="module")
-def instance(repo_root, instance_settings):
+def instance(isolated):
     # Every kill costs an attempt; the limit itself is tested in test_retry_limit.py.
-    inst = isolated_instance(repo_root, instance_settings, "kills", **{"BulkDataExport.RetryLimit": 50})
-    yield inst
-    inst.close()
+    return isolated("kills", **{"BulkDataExport.RetryLimit": 50})
 
 
 @pytest.fixture(scope="module")
 def generated(instance, sizes):
-    group = generate_atr_group(os.path.join(instance.root, "data"), "kill-large", sizes.kill_members,
-                               opt_out_every=100, display_padding=100)
-    instance.import_files(*group.files)
-    return group
+    return imported_group(instance, "kill-large", sizes.kill_members, opt_out_every=100, display_padding=100)
 
 
 def publishing(row: dict) -> bool:

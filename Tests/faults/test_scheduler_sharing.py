@@ -3,30 +3,25 @@ each task runs exactly once (one claim, one "export started" in all the logs tog
 files exactly once), and every scheduler gets a share of the work."""
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
-from export_support import assert_complete_export, generate_atr_group
+from export_support import assert_complete_export
 from fault_support import FIGURES, TaskRows
-from instances import isolated_instance
+from instances import imported_group
 
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
 
 
 @pytest.fixture(scope="module")
-def instance(repo_root, instance_settings):
-    inst = isolated_instance(repo_root, instance_settings, "sharing")
-    yield inst
-    inst.close()
+def instance(isolated):
+    return isolated("sharing")
 
 
 @pytest.fixture(scope="module")
 def generated(instance):
-    group = generate_atr_group(os.path.join(instance.root, "data"), "shared", 150, opt_out_every=50)
-    instance.import_files(*group.files)
-    return group
+    return imported_group(instance, "shared", 150, opt_out_every=50)
 
 
 def started_tasks(log_path: str) -> list[str]:

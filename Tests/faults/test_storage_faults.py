@@ -21,31 +21,29 @@ import time
 import pytest
 
 from export_support import (
-    DISK_FULL, assert_complete_export, assert_failed_with, generate_atr_group, mount_tmpfs, resources_written,
+    DISK_FULL, assert_complete_export, assert_failed_with, mount_tmpfs, resources_written,
 )
 from fault_support import FIGURES, TaskRows, write_lock
-from instances import isolated_instance
+from instances import imported_group, wait_for
 
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
 
 
 @pytest.fixture(scope="module")
-def full_disk_instance(repo_root, instance_settings):
+def full_disk_instance(isolated):
     assert os.geteuid() == 0, "this test mounts a tmpfs for the task directory: run it as root (CI does)"
-    inst = isolated_instance(repo_root, instance_settings, "disk-full")
+    inst = isolated("disk-full")
     mount_tmpfs(inst.storage, "2m")
     yield inst
-    inst.close()
+    inst.close()  # before the unmount: a scheduler may hold a file open there
     subprocess.run(["umount", inst.storage], check=False)
 
 
 def test_a_full_task_directory_fails_that_task_only(full_disk_instance, sizes):
     instance = full_disk_instance
-    data = os.path.join(instance.root, "data")
     # About 3 MB of NDJSON: more than the file system holds.
-    big = generate_atr_group(data, "disk-big", 4000, display_padding=200)
-    small = generate_atr_group(data, "disk-small", 3)
-    instance.import_files(*big.files, *small.files)
+    big = imported_group(instance, "disk-big", 4000, display_padding=200)
+    small = imported_group(instance, "disk-small", 3)
     scheduler = instance.start_scheduler(log_name="disk-full")
     for _ in range(sizes.disk_full_rounds):
         before = instance.kickoff(small.group_id, TYPES)
@@ -62,24 +60,13 @@ def test_a_full_task_directory_fails_that_task_only(full_disk_instance, sizes):
         assert "No space left on device" in log.read(), "the scheduler's log should hold the detail"
 
 
-@pytest.fixture(scope="module")
-def locked_instance(repo_root, instance_settings):
-    inst = isolated_instance(repo_root, instance_settings, "db-locked", **{"Database.BusyTimeout": 500})
-    yield inst
-    inst.close()
-
-
-def test_a_database_that_refuses_writes_mid_export_delays_the_task_but_loses_nothing(locked_instance):
-    instance = locked_instance
-    generated = generate_atr_group(os.path.join(instance.root, "data"), "db-locked", 3000, opt_out_every=100)
-    instance.import_files(*generated.files)
+def test_a_database_that_refuses_writes_mid_export_delays_the_task_but_loses_nothing(isolated):
+    instance = isolated("db-locked", **{"Database.BusyTimeout": 500})
+    generated = imported_group(instance, "db-locked", 3000, opt_out_every=100)
     rows = TaskRows(instance.database)
     task_id = instance.kickoff(generated.group_id, TYPES)
     scheduler = instance.start_scheduler(log_name="db-locked")
-    deadline = time.monotonic() + 120
-    while not resources_written(rows.row(task_id)["progress"]):
-        assert time.monotonic() < deadline, instance.logs()
-        time.sleep(0.01)
+    wait_for(lambda: resources_written(rows.row(task_id)["progress"]), "progress", instance)
 
     with write_lock(instance.database):
         FIGURES.fault("database refusing writes")
