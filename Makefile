@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 SWIFT_FLAGS ?=
 
-.PHONY: run stop test unit differential e2e asan-corpus build build-release deps bench fuzz clean
+.PHONY: run stop test unit differential e2e asan-corpus faults chaos build build-release deps bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -28,8 +28,9 @@ stop:
 	@STATE_DIR=var scripts/stack.sh stop
 
 ## test: unit tests, the FHIRPath differential check, end-to-end tests against a real stack in var/test,
-## then the malformed-request corpus against the same stack built with AddressSanitizer
-test: build unit differential e2e asan-corpus
+## the malformed-request corpus against the same stack built with AddressSanitizer, then the short
+## fault-injection run
+test: build unit differential e2e asan-corpus faults
 
 unit:
 	swift test $(SWIFT_FLAGS)
@@ -48,6 +49,14 @@ e2e:
 asan-corpus:
 	scripts/asan-corpus.sh
 
+## faults: the fault-injection suite, short mode (own stack in var/faults, port FAULTS_PORT, default 9653)
+faults:
+	scripts/faults.sh
+
+## chaos: the fault-injection suite, long mode: the figures of the README's "Fault injection"
+chaos: build
+	FAULTS_MODE=long scripts/faults.sh
+
 ## bench: performance figures of the README's "Performance" section (own stack in var/bench, port 9843); BENCH_MEMBERS=100000 for the big run
 bench: build-release
 	scripts/bench.sh
@@ -58,4 +67,4 @@ fuzz:
 	@scripts/fuzz.sh
 
 clean:
-	rm -rf .build .build-asan .build-fuzz var/test var/fuzz
+	rm -rf .build .build-asan .build-fuzz var/test var/fuzz var/faults

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end tests: starts a separate stack (state in var/test, port 9443, debug binaries),
 # loads the sample data, runs pytest against it over HTTPS, and stops the stack again.
+#   E2E_PORT       the stack's port (default 9443)
+#   E2E_STATE_DIR  its state directory (default var/test)
+#   E2E_SUITE      the pytest directory (default Tests/e2e; scripts/faults.sh runs Tests/faults)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 port=${E2E_PORT:-9443}
-export STATE_DIR="$root/var/test"
+export STATE_DIR="$root/${E2E_STATE_DIR:-var/test}"
 # E2E_BIN_DIR: other binaries (the AddressSanitizer build) against the same suite.
 export BIN_DIR="${E2E_BIN_DIR:-$root/.build/debug}"
 export ATR_INSTANCE_SETTINGS="$STATE_DIR/appsettings.instance.json"
@@ -40,4 +43,4 @@ export ATR_BIN="$BIN_DIR"
 export ATR_MAX_BODY=2097152
 export ATR_ROOT="$root"
 export ATR_STATE_DIR="$STATE_DIR"
-.venv/bin/python -m pytest -q Tests/e2e "$@"
+.venv/bin/python -m pytest -q "${E2E_SUITE:-Tests/e2e}" "$@"

@@ -5,8 +5,9 @@ set -euo pipefail
 packages=(libfcgi-dev libsqlite3-dev nginx spawn-fcgi openssl python3-venv curl)
 if [ "${1:-}" = --test ]; then
     # systemd: systemd-analyze, systemd-sysusers, systemd-tmpfiles (Tests/e2e/test_deploy.py);
-    # base-passwd: the www-data group the tmpfiles rules name (essential, so normally there).
-    packages+=(systemd base-passwd)
+    # base-passwd: the www-data group the tmpfiles rules name (essential, so normally there);
+    # strace: the fault-injection suite delays system calls with it (Tests/faults).
+    packages+=(systemd base-passwd strace)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts or stops the local stack: nginx (TLS) → atr-fcgi (FastCGI socket) → SQLite, plus
-# atr-scheduler. Everything lives under STATE_DIR; pid files in STATE_DIR/run.
+# atr-scheduler. Everything lives under STATE_DIR; pid files in STATE_DIR/run. atr-fcgi runs
+# under scripts/respawn.sh, which starts it again when it dies (as systemd does in production).
 #   STATE_DIR  state directory (default: var)
 #   BIN_DIR    where the binaries are (default: .build/release)
 #   ATR_INSTANCE_SETTINGS  settings overlay (default: STATE_DIR/appsettings.instance.json)
@@ -38,6 +39,10 @@ is_our_program() { # pid program
     [ "$(realpath -m "$program")" = "$(realpath -m "$bin/$2")" ] || return 1
     environment=$(tr "\0" "\n" 2>/dev/null < "/proc/$1/environ") || return 1
     grep -Fxq "ATR_INSTANCE_SETTINGS=$ATR_INSTANCE_SETTINGS" <<<"$environment"
+}
+
+is_our_respawn() { # pid program
+    [[ $(cmdline "$1") == *"respawn.sh $run/$2.pid $bin/$2 "* ]]
 }
 
 is_our_nginx_master() { # pid
@@ -126,11 +131,28 @@ stop_program() { # program
     echo "stopped $1"
 }
 
+# The keeper is told first, so that it restarts nothing; then the program is stopped as any other.
+stop_respawned() { # program
+    local pidfile=$run/$1.respawn.pid keeper
+    keeper=$(our_pid "$pidfile" is_our_respawn "$1")
+    [ -z "$keeper" ] || kill -TERM "$keeper" 2>/dev/null || true
+    stop_program "$1" || return 1
+    if [ -n "$keeper" ] && ! wait_gone 5 "$keeper"; then
+        # It had just started a new one when told: that one is in the pid file now.
+        stop_program "$1" || return 1
+        if ! wait_gone 2 "$keeper"; then
+            kill -KILL "$keeper" 2>/dev/null || true
+            wait_gone 2 "$keeper" || { cannot_stop "respawn.sh $1" "$pidfile" "$keeper"; return 1; }
+        fi
+    fi
+    rm -f "$pidfile"
+}
+
 stop() {
     local status=0
     stop_nginx || status=1
     stop_program atr-scheduler || status=1
-    stop_program atr-fcgi || status=1
+    stop_respawned atr-fcgi || status=1
     return $status
 }
 
@@ -170,11 +192,15 @@ start() {
     local nginx_log=$state/log/nginx-error.log
     socket=$("$bin/atrctl" config fastcgi_socket)
     base=$("$bin/atrctl" config public_base_url)
-    setsid "$bin/atr-fcgi" --socket "$socket" >>"$fcgi_log" 2>&1 < /dev/null &
-    echo $! > "$run/atr-fcgi.pid"
+    setsid scripts/respawn.sh "$run/atr-fcgi.pid" "$bin/atr-fcgi" --socket "$socket" >>"$fcgi_log" 2>&1 < /dev/null &
+    echo $! > "$run/atr-fcgi.respawn.pid"
     setsid "$bin/atr-scheduler" >>"$scheduler_log" 2>&1 < /dev/null &
     echo $! > "$run/atr-scheduler.pid"
-    for _ in $(seq 1 100); do [ -S "$socket" ] && break; sleep 0.05; done
+    # The socket file may be a stale one of an earlier run; the pid file is written by respawn.sh.
+    for _ in $(seq 1 100); do
+        [ -S "$socket" ] && [ -n "$(our_pid "$run/atr-fcgi.pid" is_our_program atr-fcgi)" ] && break
+        sleep 0.05
+    done
     if [ ! -S "$socket" ] || [ -z "$(our_pid "$run/atr-fcgi.pid" is_our_program atr-fcgi)" ]; then
         fail_start "atr-fcgi did not start" "$fcgi_log"
     fi

@@ -23,10 +23,7 @@ public struct TaskFiles: Sendable {
         if mkdir(buildingRoot, 0o750) != 0 && errno != EEXIST {
             throw FileSystemError(operation: "create", path: buildingRoot, errno: errno)
         }
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: buildingRoot)) ?? []
-        where entry.hasPrefix(lease.taskId + ".") {
-            try? FileManager.default.removeItem(atPath: "\(buildingRoot)/\(entry)")
-        }
+        removeBuilding(lease.taskId)
         let directory = buildingDirectory(lease)
         // POSIX mkdir keeps a setgid bit inherited from the task root (production: group www-data,
         // so nginx can read the files); Foundation's createDirectory would drop it.
@@ -44,6 +41,13 @@ public struct TaskFiles: Sendable {
             throw FileSystemError(operation: "move into place", path: target, errno: errno)
         }
         syncDirectory(root)
+    }
+
+    /// The temporary directories of every attempt at the task (those of dead schedulers too).
+    public func removeBuilding(_ taskId: String) {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: buildingRoot)) ?? [] where entry.hasPrefix(taskId + ".") {
+            remove("\(buildingRoot)/\(entry)")
+        }
     }
 
     public func remove(_ path: String) {

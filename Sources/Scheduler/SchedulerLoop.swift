@@ -47,6 +47,8 @@ final class SchedulerLoop {
         return try database.claimTask(owner: owner, nowMilliseconds: nowMilliseconds, leaseMilliseconds: leaseMilliseconds,
                                       retryLimit: limit, isDead: Self.isDeadLocalScheduler) { taskId, attempts in
             logger.error("export task abandoned", metadata: ["task-id": "\(taskId)", "attempts": "\(attempts)"])
+            // Its dead attempts' files; the next cleanup would find them only CleanupCheckInterval later.
+            files.removeBuilding(taskId)
             let reason = ExportFailureReason.retriesExhausted(attempts: attempts, retryLimit: limit)
             let task = try? database.task(taskId)
             let groupId = task.flatMap { try? ExportRequest(json: try JSONParser.parse($0.request)).groupId }

@@ -123,11 +123,15 @@ extension Database {
     }
 
     /// Extends the lease and records progress. False when the lease is gone: the task was
-    /// cancelled, or another scheduler took it over after this one stalled.
+    /// cancelled, or another scheduler took it over after this one stalled. A clock stepped back
+    /// never moves the expiry earlier (which would hand a live holder's task to another).
     public func renewLease(_ lease: TaskLease, nowMilliseconds: Int64, leaseMilliseconds: Int64, progress: String) throws -> Bool {
         try writeTransaction {
             try connection.run(
-                "UPDATE tasks SET lease_expires_at = ?, progress = ? WHERE id = ? AND state = 'active' AND lease_owner = ?",
+                """
+                UPDATE tasks SET lease_expires_at = max(lease_expires_at, ?), progress = ?
+                WHERE id = ? AND state = 'active' AND lease_owner = ?
+                """,
                 [.integer(nowMilliseconds + leaseMilliseconds), .text(progress), .text(lease.taskId), .text(lease.owner)]
             )
             return connection.changes == 1

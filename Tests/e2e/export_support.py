@@ -569,9 +569,10 @@ class Instance:
         return [e for e in os.listdir(building) if e.startswith(task_id + ".")]
 
     # schedulers
-    def start_scheduler(self, *args: str, log_name: str = "scheduler") -> subprocess.Popen:
+    def start_scheduler(self, *args: str, log_name: str = "scheduler", wrapper: Iterable[str] = ()) -> subprocess.Popen:
+        """``wrapper``: a command the scheduler runs under (such as strace injecting faults)."""
         log = open(os.path.join(self.root, f"{log_name}-{len(self.schedulers)}.log"), "wb")
-        proc = subprocess.Popen([os.path.join(self.bin_dir, "atr-scheduler"), *args],
+        proc = subprocess.Popen([*wrapper, os.path.join(self.bin_dir, "atr-scheduler"), *args],
                                 cwd=self.cwd, env=subprocess_env(self.settings_file),
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
@@ -648,3 +649,73 @@ def read_task_files(instance: Instance, task_id: str, manifest: dict) -> dict[st
     on_disk = set(os.listdir(instance.task_dir(task_id)))
     assert on_disk == listed, f"files on disk {sorted(on_disk)} != manifest {sorted(listed)}"
     return by_type
+
+
+# --- an isolated instance's export, checked whole ----------------------------------------
+
+
+def resources_written(progress: str) -> int:
+    match = re.search(r"(\d+) resources written", progress or "")
+    return int(match.group(1)) if match else 0
+
+
+def partial_bytes(instance: Instance, task_id: str) -> int:
+    """Bytes written so far into the task's temporary directory (files grow in 64 KiB steps)."""
+    total = 0
+    for entry in instance.building_entries(task_id):
+        directory = os.path.join(instance.storage, ".building", entry)
+        for name in os.listdir(directory) if os.path.isdir(directory) else []:
+            try:
+                total += os.path.getsize(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def assert_complete_export(instance: Instance, task_id: str, generated: GeneratedGroup, types: list[str]) -> dict:
+    """Status 200 through CGI; files on disk = manifest; every expected resource exactly once."""
+    status = instance.status(task_id)
+    assert status.status == 200, status.describe()
+    assert status.headers.get("content-type") == "application/json", status.describe()
+    manifest = status.json()
+    assert [e["type"] for e in manifest["output"]] == types, manifest
+    assert manifest["error"] == [], manifest
+    by_type = read_task_files(instance, task_id, manifest)
+    for rtype in types:
+        ids = [r["id"] for r in by_type.get(rtype, [])]
+        assert len(ids) == len(set(ids)), f"{rtype}: {len(ids) - len(set(ids))} duplicates"
+        assert set(ids) == generated.expected[rtype], \
+            f"{rtype}: missing {sorted(generated.expected[rtype] - set(ids))[:5]}, " \
+            f"unexpected {sorted(set(ids) - generated.expected[rtype])[:5]}"
+    [group] = by_type["Group"]
+    refs = member_references(group)
+    assert sorted(refs) == sorted(f"Patient/{p}" for p in generated.expected["Patient"])
+    # The kept members exactly as loaded, in their order: nothing lost or cut at window edges.
+    kept = [m for m in generated.members
+            if m["entity"]["reference"].removeprefix("Patient/") not in generated.opted_out]
+    assert group["member"] == kept
+    assert has_subsetted_tag(group) == bool(generated.opted_out)
+    assert instance.building_entries(task_id) == [], "temporary files left behind"
+    return manifest
+
+
+# --- failed tasks --------------------------------------------------------------------------
+
+DISK_FULL = "The export failed: the server ran out of disk space while writing it; retry later"
+UNWRITABLE = "The export failed: the server could not write the export files; retry later"
+
+
+def mount_tmpfs(path: str, size: str) -> None:
+    os.makedirs(path, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path], check=True)
+
+
+def assert_failed_with(instance: Instance, task_id: str, code: str, diagnostics: str) -> None:
+    info = instance.wait_for_state_or_failed(task_id, timeout=60)
+    assert info["state"] == "failed", info
+    status = instance.status(task_id)
+    assert status.status == 500, status.describe()
+    assert status.json() == {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": code, "diagnostics": diagnostics}]}
+    assert instance.building_entries(task_id) == [], "temporary files left behind"
+    assert not os.path.exists(instance.task_dir(task_id))

@@ -14,16 +14,12 @@ import subprocess
 
 import pytest
 
-from export_support import GeneratedGroup, Instance, generate_atr_group, require_env
+from export_support import (
+    DISK_FULL, UNWRITABLE, GeneratedGroup, Instance, assert_failed_with, generate_atr_group, mount_tmpfs,
+    require_env,
+)
 
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
-DISK_FULL = "The export failed: the server ran out of disk space while writing it; retry later"
-UNWRITABLE = "The export failed: the server could not write the export files; retry later"
-
-
-def mount_tmpfs(path: str, size: str) -> None:
-    os.makedirs(path, exist_ok=True)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", path], check=True)
 
 
 @pytest.fixture(scope="module")
@@ -54,17 +50,6 @@ def small_group(instance) -> GeneratedGroup:
 def scheduler(instance):
     proc = instance.start_scheduler(log_name="failures")
     yield proc
-
-
-def assert_failed_with(instance: Instance, task_id: str, code: str, diagnostics: str) -> None:
-    info = instance.wait_for_state_or_failed(task_id, timeout=60)
-    assert info["state"] == "failed", info
-    status = instance.status(task_id)
-    assert status.status == 500, status.describe()
-    assert status.json() == {"resourceType": "OperationOutcome", "issue": [
-        {"severity": "error", "code": code, "diagnostics": diagnostics}]}
-    assert instance.building_entries(task_id) == [], "temporary files left behind"
-    assert not os.path.exists(instance.task_dir(task_id))
 
 
 def test_disk_full_fails_the_task_cleanly_and_the_next_one_completes(instance, big_group, small_group, scheduler):

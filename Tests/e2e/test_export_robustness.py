@@ -10,7 +10,6 @@ straight from the task directory.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import time
@@ -18,8 +17,8 @@ import time
 import pytest
 
 from export_support import (
-    GeneratedGroup, Instance, generate_atr_group, has_subsetted_tag, member_references,
-    read_task_files, require_env,
+    GeneratedGroup, Instance, assert_complete_export, generate_atr_group, partial_bytes, require_env,
+    resources_written,
 )
 
 #: A large export: 5000 members (Patient, Coverage, RelatedPerson each), 1% opted out. About
@@ -57,51 +56,6 @@ def small_group(instance) -> GeneratedGroup:
     return generated
 
 
-def resources_written(progress: str) -> int:
-    match = re.search(r"(\d+) resources written", progress or "")
-    return int(match.group(1)) if match else 0
-
-
-def partial_bytes(instance: Instance, task_id: str) -> int:
-    """Bytes written so far into the task's temporary directory (files grow in 64 KiB steps)."""
-    total = 0
-    for entry in instance.building_entries(task_id):
-        directory = os.path.join(instance.storage, ".building", entry)
-        for name in os.listdir(directory) if os.path.isdir(directory) else []:
-            try:
-                total += os.path.getsize(os.path.join(directory, name))
-            except FileNotFoundError:
-                pass
-    return total
-
-
-def assert_complete_export(instance: Instance, task_id: str, generated: GeneratedGroup) -> dict:
-    """Status 200 through CGI; files on disk = manifest; every expected resource exactly once."""
-    status = instance.status(task_id)
-    assert status.status == 200, status.describe()
-    assert status.headers.get("content-type") == "application/json", status.describe()
-    manifest = status.json()
-    assert [e["type"] for e in manifest["output"]] == TYPES, manifest
-    assert manifest["error"] == [], manifest
-    by_type = read_task_files(instance, task_id, manifest)
-    for rtype in TYPES:
-        ids = [r["id"] for r in by_type.get(rtype, [])]
-        assert len(ids) == len(set(ids)), f"{rtype}: {len(ids) - len(set(ids))} duplicates"
-        assert set(ids) == generated.expected[rtype], \
-            f"{rtype}: missing {sorted(generated.expected[rtype] - set(ids))[:5]}, " \
-            f"unexpected {sorted(set(ids) - generated.expected[rtype])[:5]}"
-    [group] = by_type["Group"]
-    refs = member_references(group)
-    assert sorted(refs) == sorted(f"Patient/{p}" for p in generated.expected["Patient"])
-    # The kept members exactly as loaded, in their order: nothing lost or cut at window edges.
-    kept = [m for m in generated.members
-            if m["entity"]["reference"].removeprefix("Patient/") not in generated.opted_out]
-    assert group["member"] == kept
-    assert has_subsetted_tag(group) == bool(generated.opted_out)
-    assert instance.building_entries(task_id) == [], "temporary files left behind"
-    return manifest
-
-
 def test_scheduler_killed_mid_export_completes_after_restart(instance, large_group):
     task_id = instance.kickoff(large_group.group_id, TYPES)
     assert instance.task(task_id)["state"] == "queued"
@@ -137,7 +91,7 @@ def test_scheduler_killed_mid_export_completes_after_restart(instance, large_gro
     instance.start_scheduler(log_name="restarted")
     done = instance.wait_for_state([task_id], "complete", timeout=180)[task_id]
     assert done["attempts"] == "2", done
-    assert_complete_export(instance, task_id, large_group)
+    assert_complete_export(instance, task_id, large_group, TYPES)
     instance.stop_schedulers()
 
 
@@ -155,7 +109,7 @@ def test_two_schedulers_run_each_of_twenty_tasks_exactly_once(instance, small_gr
         info = instance.task(task_id)
         assert info["state"] == "complete", info
         assert info["attempts"] == "1", info
-        assert_complete_export(instance, task_id, small_group)
+        assert_complete_export(instance, task_id, small_group, TYPES)
 
     logs = []
     for proc in pair:
@@ -197,5 +151,5 @@ def test_a_scheduler_restarted_on_the_same_host_takes_over_a_dead_ones_task_at_o
     done = instance.wait_for_state([task_id], "complete", timeout=120)[task_id]
     assert time.monotonic() - started < 120, "not waiting out the ten-minute lease"
     assert done["attempts"] == "2", done
-    assert_complete_export(instance, task_id, generated)
+    assert_complete_export(instance, task_id, generated, TYPES)
     instance.stop_schedulers()
