@@ -4,6 +4,7 @@
 #   E2E_PORT       the stack's port (default 9443)
 #   E2E_STATE_DIR  its state directory (default var/test)
 #   E2E_SUITE      the pytest directory (default Tests/e2e; scripts/faults.sh runs Tests/faults)
+#   E2E_EARLY_POLLS_ALLOWED  BulkDataExport.EarlyPollsAllowed (default 5, the product's default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,7 +21,7 @@ cat > "$ATR_INSTANCE_SETTINGS" <<JSON
   "Database": { "Path": "$STATE_DIR/db/atr.sqlite" },
   "FastCGI": { "Socket": "$STATE_DIR/run/atr-fcgi.sock", "Threads": 4 },
   "RequestBodyLimit": 2097152,
-  "BulkDataExport": { "RepeatPeriod": 300, "MaxActiveTasksPerClient": 1000 },
+  "BulkDataExport": { "RepeatPeriod": 300, "MaxActiveTasksPerClient": 1000, "EarlyPollsAllowed": ${E2E_EARLY_POLLS_ALLOWED:-5} },
   "TaskFileManagement": { "StorageService": { "StoragePath": "$STATE_DIR/tasks" } },
   "SignedUrls": { "SecretFile": "$STATE_DIR/secrets/url-signing.key" },
   "SmartAuthorizationOptions": { "SigningKeyFile": "$STATE_DIR/secrets/token-signing-key.pem", "TokenRequestsPerMinute": 100 }
