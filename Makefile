@@ -3,7 +3,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := run
 SWIFT_FLAGS ?=
 
-.PHONY: run stop test unit differential e2e asan-corpus faults chaos build build-release deps bench fuzz clean
+.PHONY: run stop test unit storage-postgresql differential e2e two-nodes asan-corpus faults chaos build build-release deps bench fuzz clean
+
+## BACKEND: the storage backends `make test` covers: sqlite, postgresql, or both (the default)
+BACKEND ?= both
+BACKENDS := $(if $(filter both,$(BACKEND)),sqlite postgresql,$(BACKEND))
 
 deps:
 	@scripts/install-deps.sh
@@ -27,13 +31,19 @@ run: build-release
 stop:
 	@STATE_DIR=var scripts/stack.sh stop
 
-## test: unit tests, the FHIRPath differential check, end-to-end tests against a real stack in var/test,
-## the malformed-request corpus against the same stack built with AddressSanitizer, then the short
+## test: unit tests (the storage tests on each backend), the FHIRPath differential check, end-to-end
+## tests against a real stack in var/test on each backend, the two-node test on PostgreSQL, the
+## malformed-request corpus against the stack built with AddressSanitizer, then the short
 ## fault-injection run
-test: build unit differential e2e asan-corpus faults
+test: build unit differential e2e two-nodes asan-corpus faults
 
 unit:
 	swift test $(SWIFT_FLAGS)
+	@if [[ " $(BACKENDS) " == *" postgresql "* ]]; then $(MAKE) --no-print-directory storage-postgresql; fi
+
+## storage-postgresql: the storage tests against a PostgreSQL server of their own (var/unit-postgres)
+storage-postgresql:
+	SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/storage-tests.sh
 
 ## differential: fhirpathpy (PyPI) agrees with the committed expectations the Swift engine is tested
 ## against, and the generated R4 model is up to date with fhirpathpy's model files
@@ -44,7 +54,11 @@ differential:
 	.venv/bin/python scripts/generate-r4-mandatory-elements.py --check
 
 e2e:
-	scripts/e2e.sh
+	@set -e; for backend in $(BACKENDS); do E2E_BACKEND=$$backend scripts/e2e.sh; done
+
+## two-nodes: two nginx + atr-fcgi + atr-scheduler nodes on one PostgreSQL database and task directory
+two-nodes:
+	@if [[ " $(BACKENDS) " == *" postgresql "* ]]; then scripts/two-nodes.sh; fi
 
 asan-corpus:
 	scripts/asan-corpus.sh
@@ -67,4 +81,4 @@ fuzz:
 	@scripts/fuzz.sh
 
 clean:
-	rm -rf .build .build-asan .build-fuzz var/test var/fuzz var/faults
+	rm -rf .build .build-asan .build-fuzz var/test var/fuzz var/faults var/nodes var/unit-postgres

@@ -29,10 +29,15 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CPostgreSQL",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         // Pure logic: parsing, validation, rules. No I/O, no C.
         .target(name: "ExportDomain", dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]),
-        // The only module that talks to SQLite.
-        .target(name: "Storage", dependencies: ["ExportDomain", "CSQLite"]),
+        // The only module that talks to a database: SQLite or PostgreSQL.
+        .target(name: "Storage", dependencies: ["ExportDomain", "CSQLite", "CPostgreSQL"]),
         // The streaming export: the order in which the rules of ExportDomain are applied to a
         // snapshot, and the NDJSON files. No I/O of its own: it reads an ExportSource and writes
         // ExportFiles, so its unit tests drive it with in-memory fakes.

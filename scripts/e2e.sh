@@ -5,6 +5,7 @@
 #   E2E_STATE_DIR  its state directory (default var/test)
 #   E2E_SUITE      the pytest directory (default Tests/e2e; scripts/faults.sh runs Tests/faults)
 #   E2E_EARLY_POLLS_ALLOWED  BulkDataExport.EarlyPollsAllowed (default 5, the product's default)
+#   E2E_BACKEND    sqlite (default) or postgresql: a PostgreSQL server of its own in STATE_DIR/postgres
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -13,12 +14,26 @@ export STATE_DIR="$root/${E2E_STATE_DIR:-var/test}"
 # E2E_BIN_DIR: other binaries (the AddressSanitizer build) against the same suite.
 export BIN_DIR="${E2E_BIN_DIR:-$root/.build/debug}"
 export ATR_INSTANCE_SETTINGS="$STATE_DIR/appsettings.instance.json"
+backend=${E2E_BACKEND:-sqlite}
+scripts/postgres.sh stop "$STATE_DIR/postgres"
 rm -rf "$STATE_DIR"
 mkdir -p "$STATE_DIR"
+scripts/install-deps.sh --test
+scripts/python-env.sh
+database="\"Path\": \"$STATE_DIR/db/atr.sqlite\""
+export ATR_POSTGRES=""
+case "$backend" in
+sqlite) ;;
+postgresql)
+    ATR_POSTGRES=$(scripts/postgres.sh start "$STATE_DIR/postgres")
+    database="$database, \"Provider\": \"PostgreSQL\", \"ConnectionString\": \"$ATR_POSTGRES\"" ;;
+*) echo "e2e.sh: E2E_BACKEND is sqlite or postgresql, not $backend" >&2; exit 64 ;;
+esac
+export ATR_BACKEND=$backend
 cat > "$ATR_INSTANCE_SETTINGS" <<JSON
 {
   "PublicBaseUrl": "https://localhost:$port/fhir",
-  "Database": { "Path": "$STATE_DIR/db/atr.sqlite" },
+  "Database": { $database },
   "FastCGI": { "Socket": "$STATE_DIR/run/atr-fcgi.sock", "Threads": 4 },
   "RequestBodyLimit": 2097152,
   "BulkDataExport": { "RepeatPeriod": 300, "MaxActiveTasksPerClient": 1000, "EarlyPollsAllowed": ${E2E_EARLY_POLLS_ALLOWED:-5} },
@@ -27,9 +42,8 @@ cat > "$ATR_INSTANCE_SETTINGS" <<JSON
   "SmartAuthorizationOptions": { "SigningKeyFile": "$STATE_DIR/secrets/token-signing-key.pem", "TokenRequestsPerMinute": 100 }
 }
 JSON
-scripts/install-deps.sh --test
-scripts/python-env.sh
-trap 'scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
+trap 'scripts/stack.sh stop >/dev/null 2>&1 || true; scripts/postgres.sh stop "$STATE_DIR/postgres"' EXIT
+echo "e2e: $backend backend"
 scripts/stack.sh start
 "$BIN_DIR/atrctl" import samples/atr-sample.json
 # The suite's admin client (loads data, reads everything): every scope, every Group; tests mint

@@ -5,6 +5,7 @@
 #   STATE_DIR  state directory (default: var)
 #   BIN_DIR    where the binaries are (default: .build/release)
 #   ATR_INSTANCE_SETTINGS  settings overlay (default: STATE_DIR/appsettings.instance.json)
+#   STACK_LISTEN_PORT  nginx's port when it is not PublicBaseUrl's (a node behind a load balancer)
 # `start` exits non-zero unless all three processes run and nginx answers {base}/metadata;
 # `stop` exits non-zero if a process of this stack is still running afterwards.
 set -euo pipefail
@@ -184,8 +185,10 @@ start() {
     # Rendered the way an operator renders them for production (README, Deployment).
     (umask 077 && "$bin/atrctl" nginx-config --template deploy/nginx/secure-link-secret.conf.template \
         --output "$state/nginx/secure-link-secret.conf")
+    local listen_port
+    listen_port=${STACK_LISTEN_PORT:-$("$bin/atrctl" config listen_port)}
     "$bin/atrctl" nginx-config --site dev --template deploy/nginx/dev.conf.template --output "$state/nginx/nginx.conf" \
-        --set "state_dir=$state" --set "user_directive=$user_directive"
+        --set "state_dir=$state" --set "user_directive=$user_directive" --set "listen_port=$listen_port"
     nginx -t -q "${nginx_args[@]}"
 
     local socket base fcgi_log=$state/log/atr-fcgi.log scheduler_log=$state/log/atr-scheduler.log
@@ -210,10 +213,10 @@ start() {
     for _ in $(seq 1 50); do [ -n "$(our_pid "$run/nginx.pid" is_our_nginx_master)" ] && break; sleep 0.1; done
     [ -n "$(our_pid "$run/nginx.pid" is_our_nginx_master)" ] || fail_start "nginx did not start" "$nginx_log"
     # The whole chain: TLS on nginx's port, FastCGI, atr-fcgi, the database. nginx listens on
-    # loopback, whatever host name the public URL has.
+    # loopback, whatever host name (and, behind a load balancer, port) the public URL has.
     local code=000
     for _ in $(seq 1 50); do
-        code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 --connect-to "::127.0.0.1:" "$base/metadata" || true)
+        code=$(curl -sk -o /dev/null -w '%{http_code}' --max-time 5 --connect-to "::127.0.0.1:$listen_port" "$base/metadata" || true)
         [ "$code" = 200 ] && break
         sleep 0.1
     done

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExportDomain
 import Foundation
 import Runtime
 import Storage
@@ -7,7 +8,7 @@ struct DatabaseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "db",
         abstract: "Database maintenance.",
-        subcommands: [Backup.self]
+        subcommands: [Backup.self, MigrateToPostgres.self]
     )
 
     struct Backup: ParsableCommand {
@@ -20,12 +21,60 @@ struct DatabaseCommand: ParsableCommand {
 
         func run() throws {
             let settings = ConfigurationLoader.loadOrExit(program: "atrctl")
+            guard settings.databaseProvider == .sqlite else {
+                throw ValidationFailure(
+                    "atrctl db backup copies the SQLite database; on PostgreSQL use pg_dump, e.g.\n"
+                        + "  pg_dump --format=custom --file=\(path) '\(settings.databaseConnectionString)'")
+            }
             let database = ConfigurationLoader.openDatabaseOrExit(settings, program: "atrctl")
             do {
                 let pages = try database.backup(to: path)
-                print("backed up \(settings.databasePath) to \(path): \(pages) pages, integrity ok")
+                print("backed up \(settings.databaseDescription) to \(path): \(pages) pages, integrity ok")
             } catch {
                 throw ValidationFailure("backup failed: \(error)")
+            }
+        }
+    }
+
+    struct MigrateToPostgres: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "migrate-to-postgres",
+            abstract: "Copy the configured SQLite database (resources with their versions, tasks, clients, audit) into an empty PostgreSQL database, and verify the counts.",
+            discussion: "Stop the services first. Afterwards set Database.Provider to PostgreSQL and Database.ConnectionString to the same connection string."
+        )
+
+        @Option(help: "The target in libpq's syntax, e.g. 'host=db.internal dbname=atr user=atr'; no password in it.")
+        var connection: String
+
+        @Option(help: "A file holding the target's password (otherwise libpq's PGPASSFILE / ~/.pgpass).")
+        var passwordFile: String?
+
+        func run() throws {
+            let settings = ConfigurationLoader.loadOrExit(program: "atrctl")
+            guard settings.databaseProvider == .sqlite else {
+                throw ValidationFailure("the configured database is already PostgreSQL; the source of the copy is the SQLite database (Database.Provider Sqlite)")
+            }
+            guard !ConnectionStrings.containsPassword(connection) else {
+                throw ValidationFailure("--connection must not hold a password: give --password-file or use PGPASSFILE")
+            }
+            var password: String?
+            if let passwordFile {
+                guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                    throw ValidationFailure("cannot read \(passwordFile)")
+                }
+                password = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            }
+            let source = ConfigurationLoader.openDatabaseOrExit(settings, program: "atrctl")
+            do {
+                let target = try Database(location: .postgresql(connectionString: connection, password: password),
+                                          busyTimeoutMilliseconds: settings.databaseBusyTimeout, baseURL: settings.publicBaseURL)
+                let copied = try source.copyEverything(to: target) { table, rows in
+                    FileHandle.standardError.write(Data("  \(table): \(rows) rows…\n".utf8))
+                }
+                for (table, rows) in copied { print("\(table): \(rows) rows") }
+                print("copied \(settings.databasePath) to PostgreSQL (\(connection)); every table's count verified")
+            } catch {
+                throw ValidationFailure("migrate-to-postgres failed: \(error)")
             }
         }
     }

@@ -30,14 +30,40 @@ struct DoctorChecks {
         }
     }
 
-    mutating func database(_ settings: Settings) {
+    /// Reachable and at this build's schema; returns it for the checks that need it.
+    mutating func database(_ settings: Settings) -> Database? {
         do {
             let database = try ConfigurationLoader.openDatabase(settings)
             let summary = try database.queueSummary()
-            report("database", .ok, "\(settings.databasePath) at schema \(Database.schemaVersion); \(summary.tasksByState[.queued] ?? 0) tasks queued")
+            report("database", .ok, "\(settings.databaseDescription) at schema \(Database.schemaVersion); \(summary.tasksByState[.queued] ?? 0) tasks queued")
+            return database
+        } catch let error as SchemaVersionError {
+            report("database", .fail, "\(settings.databaseDescription): \(error)")
         } catch {
-            report("database", .fail, "\(settings.databasePath): \(error) (run `atrctl migrate`)")
+            report("database", .fail, "\(settings.databaseDescription) cannot be used: \(error)")
         }
+        return nil
+    }
+
+    /// Leases are stamped with the database's clock, but signed links and tokens with each
+    /// node's: a node whose clock is off hands out links that expire early or late.
+    mutating func clock(_ database: Database?, settings: Settings) {
+        guard settings.databaseProvider == .postgresql else {
+            report("clock", .ok, "SQLite shares this host's clock (leases, links and tokens are all timed by it)")
+            return
+        }
+        guard let database else {
+            report("clock", .warn, "not compared: the database is unreachable")
+            return
+        }
+        let host = Int64(Date().timeIntervalSince1970 * 1000)
+        guard let server = try? database.connection.leaseClockMilliseconds(hostMilliseconds: host) else {
+            report("clock", .warn, "not compared: the database did not answer")
+            return
+        }
+        let skew = abs(server - host)
+        let detail = "this host's clock is \(skew) ms from the database's"
+        report("clock", skew > 5000 ? .fail : skew > 1000 ? .warn : .ok, skew > 1000 ? detail + " (run NTP on every node)" : detail)
     }
 
     /// Writable by this user (create and remove a probe file), its owner, and the free space.

@@ -22,15 +22,19 @@ struct DoctorCommand: ParsableCommand {
     func run() throws {
         var checks = DoctorChecks(minimumFreeBytes: Int64(minimumFreeMB) << 20)
         guard let settings = checks.configuration() else { throw ExitCode(1) }
-        checks.database(settings)
+        let database = checks.database(settings)
         checks.directory("task directory", settings.taskFileStoragePath)
-        checks.directory("database directory", (settings.databasePath as NSString).deletingLastPathComponent)
+        if settings.databaseProvider == .sqlite {
+            checks.directory("database directory", (settings.databasePath as NSString).deletingLastPathComponent)
+        } else if !settings.databasePasswordFile.isEmpty {
+            checks.secret("database password file", settings.databasePasswordFile)
+        }
         checks.secret("URL signing secret", settings.signedURLSecretFile)
         if settings.smart.enabled && settings.smart.builtInAuthorizationServer {
             checks.secret("token signing key", settings.smart.signingKeyFile)
         }
         checks.nginx(conf: nginxConf, prefix: nginxPrefix)
-        checks.report("clock", .ok, "SQLite shares this host's clock (leases, links and tokens are all timed by it)")
+        checks.clock(database, settings: settings)
         if checks.failed { throw ExitCode(1) }
     }
 }

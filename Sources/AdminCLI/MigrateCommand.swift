@@ -22,9 +22,9 @@ struct MigrateCommand: ParsableCommand {
         do {
             (from, to) = try database.migrate()
         } catch let error as SchemaVersionError {
-            ConfigurationLoader.exitForConfiguration("atrctl", "\(settings.databasePath): \(error)")
+            ConfigurationLoader.exitForConfiguration("atrctl", "\(settings.databaseDescription): \(error)")
         }
-        print(from == to ? "database \(settings.databasePath): schema already at version \(to)"
-                         : "database \(settings.databasePath): schema migrated from version \(from) to \(to)")
+        print(from == to ? "database \(settings.databaseDescription): schema already at version \(to)"
+                         : "database \(settings.databaseDescription): schema migrated from version \(from) to \(to)")
     }
 }

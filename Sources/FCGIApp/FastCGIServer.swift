@@ -47,7 +47,7 @@ enum FastCGIServer {
         do {
             service = FHIRService(settings: settings, database: try ConfigurationLoader.openDatabase(settings), security: security, logger: logger)
         } catch {
-            fail("cannot open the database \(settings.databasePath): \(error)", logger)
+            fail("cannot open the database \(settings.databaseDescription): \(error)", logger)
         }
         var request = FCGX_Request()
         guard FCGX_InitRequest(&request, listenDescriptor, 0) == 0 else { fail("FCGX_InitRequest failed", logger) }

@@ -36,6 +36,9 @@ public enum ErrorResponder {
             logger.warning("database busy", metadata: ["error": "\(error)"])
             let busy = FHIRError(status: 503, code: .transient, "The database is busy; retry shortly", headers: [HTTPHeader("Retry-After", "1")])
             return dialect == .oauth ? oauth(busy) : busy
+        case let error as StorageError where error.isUnstorableText:
+            let invalid = FHIRError(status: 400, code: .invalid, "A value holds a NUL character (U+0000), which is not accepted")
+            return dialect == .oauth ? oauth(invalid) : invalid
         default:
             logger.error("unexpected error", metadata: ["error": "\(error)"])
             let failure = FHIRError(status: 500, code: .exception, "Internal server error")

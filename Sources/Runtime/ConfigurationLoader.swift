@@ -44,20 +44,40 @@ public enum ConfigurationLoader {
     }
 
     /// Opens the database; its schema must be this build's (`SchemaVersionError` otherwise).
-    /// `migrating: true` only for `atrctl migrate`, which creates the file and its directory.
+    /// `migrating: true` only for `atrctl migrate`, which creates the SQLite file and its directory.
     public static func openDatabase(_ settings: Settings, migrating: Bool = false) throws -> Database {
-        if migrating {
-            let directory = (settings.databasePath as NSString).deletingLastPathComponent
-            if !directory.isEmpty {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            }
-        } else if !FileManager.default.fileExists(atPath: settings.databasePath) {
-            throw SchemaVersionError(found: 0, expected: Database.schemaVersion)
-        }
-        let database = try Database(path: settings.databasePath, busyTimeoutMilliseconds: settings.databaseBusyTimeout,
-                                    baseURL: settings.publicBaseURL)
+        let database = try Database(location: try databaseLocation(settings, creating: migrating),
+                                    busyTimeoutMilliseconds: settings.databaseBusyTimeout, baseURL: settings.publicBaseURL)
         if !migrating { try database.requireCurrentSchema() }
         return database
+    }
+
+    /// The configured database; for SQLite, a missing file is a database never migrated.
+    public static func databaseLocation(_ settings: Settings, creating: Bool = false) throws -> DatabaseLocation {
+        switch settings.databaseProvider {
+        case .sqlite:
+            if creating {
+                let directory = (settings.databasePath as NSString).deletingLastPathComponent
+                if !directory.isEmpty {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                }
+            } else if !FileManager.default.fileExists(atPath: settings.databasePath) {
+                throw SchemaVersionError(found: 0, expected: Database.schemaVersion)
+            }
+            return .sqlite(path: settings.databasePath)
+        case .postgresql:
+            return .postgresql(connectionString: settings.databaseConnectionString, password: try databasePassword(settings))
+        }
+    }
+
+    /// The password file's first line; nil without a file (libpq then reads `PGPASSFILE`).
+    private static func databasePassword(_ settings: Settings) throws -> String? {
+        guard !settings.databasePasswordFile.isEmpty else { return nil }
+        guard let data = FileManager.default.contents(atPath: settings.databasePasswordFile),
+              let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(key: "Database.PasswordFile", "cannot read \(settings.databasePasswordFile)")
+        }
+        return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
     }
 
     /// The database with this build's schema, or the process ends with the reason (exit 78):
@@ -67,7 +87,7 @@ public enum ConfigurationLoader {
         do {
             return try openDatabase(settings)
         } catch {
-            exitForConfiguration(program, "\(settings.databasePath): \(error)")
+            exitForConfiguration(program, "\(settings.databaseDescription): \(error)")
         }
     }
 }

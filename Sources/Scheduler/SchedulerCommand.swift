@@ -24,7 +24,7 @@ struct SchedulerCommand: ParsableCommand {
         do {
             loop = try SchedulerLoop(settings: settings, logger: logger)
         } catch {
-            logger.critical("cannot open the database \(settings.databasePath): \(error)")
+            logger.critical("cannot open the database \(settings.databaseDescription): \(error)")
             throw ExitCode(1)
         }
         let stop = StopSignal()

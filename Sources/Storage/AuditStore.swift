@@ -7,13 +7,12 @@ extension Database {
     /// records commit together or not at all.
     public func appendAudit(_ record: AuditRecord) throws {
         let details = JSONValue.array(record.details.map { .array([.string($0.name), .string($0.value)]) })
-        try connection.run(
-            "INSERT INTO audit_events (recorded, action, outcome, client_id, address, details) VALUES (?, ?, ?, ?, ?, ?)",
+        let eventId = try connection.query(
+            "INSERT INTO audit_events (recorded, action, outcome, client_id, address, details) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
             [.instant(record.recorded), .text(record.action.rawValue), .text(record.outcome.rawValue),
              record.clientId.map(SQLValue.text) ?? .null, record.address.map(SQLValue.text) ?? .null,
              .text(details.serializedString)]
-        )
-        let eventId = connection.lastInsertRowID
+        ) { $0.integer(0) }.first ?? 0
         for (position, entity) in record.entities.enumerated() {
             try connection.run("INSERT INTO audit_entities (event_id, kind, value, position) VALUES (?, ?, ?, ?)",
                                [.integer(eventId), .text(entity.kind.rawValue), .text(entity.value), .int(position)])
@@ -80,7 +79,7 @@ extension Database {
     /// issued in the last minute: the token endpoint's rate limit reads its own trail).
     public func auditCount(clientId: String, action: AuditAction, outcome: AuditOutcome, since instant: FHIRInstant) throws -> Int {
         try connection.query(
-            "SELECT count(*) FROM audit_events INDEXED BY audit_events_by_client_action WHERE client_id = ? AND action = ? AND recorded >= ? AND outcome = ?",
+            "SELECT count(*) FROM audit_events \(connection.dialect.indexedBy("audit_events_by_client_action")) WHERE client_id = ? AND action = ? AND recorded >= ? AND outcome = ?",
             [.text(clientId), .text(action.rawValue), .instant(instant), .text(outcome.rawValue)]
         ) { Int($0.integer(0)) }.first ?? 0
     }

@@ -71,7 +71,7 @@ extension Database {
                              audit: AuditRecord? = nil) throws -> Bool {
         try writeTransaction {
             try connection.run("DELETE FROM used_assertions WHERE expires_at < ?", [.integer(nowMilliseconds)])
-            try connection.run("INSERT OR IGNORE INTO used_assertions (client_id, jti, expires_at) VALUES (?, ?, ?)",
+            try connection.run("INSERT INTO used_assertions (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                                [.text(clientId), .text(jti), .integer(expiresAtMilliseconds)])
             guard connection.changes == 1 else { return false }
             if let audit { try appendAudit(audit) }

@@ -10,19 +10,22 @@ extension Database {
     /// copy's integrity. Returns the number of pages copied. A copy that fails is removed: it is
     /// not a backup.
     public func backup(to path: String, pagesPerStep: Int32 = 1024) throws -> Int {
+        guard let sqlite = connection as? SQLiteConnection else {
+            throw StorageError(sqlState: nil, message: "an online backup copies an SQLite database; back up PostgreSQL with pg_dump")
+        }
         // sqlite3_open_v2 ignores SQLITE_OPEN_EXCLUSIVE, so an existing file is refused here.
         guard !FileManager.default.fileExists(atPath: path) else {
             throw StorageError(code: SQLITE_CANTOPEN, message: "\(path) exists; a backup never overwrites")
         }
         do {
-            return try copy(to: path, pagesPerStep: pagesPerStep)
+            return try copy(sqlite, to: path, pagesPerStep: pagesPerStep)
         } catch {
             for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
             throw error
         }
     }
 
-    private func copy(to path: String, pagesPerStep: Int32) throws -> Int {
+    private func copy(_ sqlite: SQLiteConnection, to path: String, pagesPerStep: Int32) throws -> Int {
         var target: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         guard sqlite3_open_v2(path, &target, flags, nil) == SQLITE_OK, let target else {
@@ -31,7 +34,7 @@ extension Database {
             throw StorageError(code: SQLITE_CANTOPEN, message: "cannot create \(path): \(message)")
         }
         defer { sqlite3_close_v2(target) }
-        guard let backup = sqlite3_backup_init(target, "main", connection.handle, "main") else {
+        guard let backup = sqlite3_backup_init(target, "main", sqlite.handle, "main") else {
             throw StorageError(code: sqlite3_errcode(target), message: String(cString: sqlite3_errmsg(target)))
         }
         var rc: Int32

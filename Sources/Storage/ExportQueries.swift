@@ -1,29 +1,31 @@
-import CSQLite
 import ExportDomain
 
 /// The reads an export makes, all through the reference index so it never scans all resources.
 extension Database {
     /// Starts a read snapshot: everything read until `endSnapshot` sees the database as of now,
-    /// whatever other processes write meanwhile (WAL snapshot isolation).
+    /// whatever other processes write meanwhile (snapshot isolation).
     public func beginSnapshot() throws {
-        try connection.execute("BEGIN DEFERRED")
-        _ = try connection.query("SELECT count(*) FROM resources WHERE type = '' ") { $0.integer(0) }
-        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_seen (type TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (type, id)) WITHOUT ROWID")
-        try connection.execute("DELETE FROM temp.export_seen")
-        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_members (earlier INTEGER NOT NULL, id TEXT NOT NULL, PRIMARY KEY (earlier, id)) WITHOUT ROWID")
-        try connection.execute("DELETE FROM temp.export_members")
+        try connection.beginSnapshot()
+        let dialect = connection.dialect
+        let text = dialect.bytewiseText
+        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_seen (type \(text) NOT NULL, id \(text) NOT NULL, PRIMARY KEY (type, id)) \(dialect.withoutRowID)")
+        try connection.execute("DELETE FROM \(temp).export_seen")
+        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_members (earlier INTEGER NOT NULL, id \(text) NOT NULL, PRIMARY KEY (earlier, id)) \(dialect.withoutRowID)")
+        try connection.execute("DELETE FROM \(temp).export_members")
     }
 
     public func endSnapshot() {
-        try? connection.execute("DELETE FROM temp.export_seen")
-        try? connection.execute("DELETE FROM temp.export_members")
-        try? connection.execute("COMMIT")
+        try? connection.execute("DELETE FROM \(temp).export_seen")
+        try? connection.execute("DELETE FROM \(temp).export_members")
+        try? connection.endSnapshot()
     }
+
+    private var temp: String { connection.dialect.temporarySchema }
 
     /// Records that a resource is in this export; false when it already was (each resource once).
     /// Kept in a temporary table rather than in memory, so memory stays flat in the export's size.
     public func markExported(_ key: ResourceKey) throws -> Bool {
-        try connection.run("INSERT OR IGNORE INTO temp.export_seen (type, id) VALUES (?, ?)", [.type(key.type), .text(key.id)])
+        try connection.run("INSERT INTO \(temp).export_seen (type, id) VALUES (?, ?) ON CONFLICT DO NOTHING", [.type(key.type), .text(key.id)])
         return connection.changes == 1
     }
 
@@ -39,16 +41,10 @@ extension Database {
     /// deleted or unknown. Use it inside the snapshot.
     public func currentResourceBlob(_ key: ResourceKey, windowSize: Int = 1 << 20) throws -> ResourceBlob? {
         guard let row = try connection.query(
-            "SELECT rowid, last_updated FROM resources WHERE type = ? AND id = ? AND deleted = 0",
-            [.type(key.type), .text(key.id)], { ($0.integer(0), $0.instant(1)) }
+            "SELECT version_id, last_updated FROM resources WHERE type = ? AND id = ? AND deleted = 0",
+            [.type(key.type), .text(key.id)], { (Int($0.integer(0)), $0.instant(1)) }
         ).first else { return nil }
-        var blob: OpaquePointer?
-        let rc = sqlite3_blob_open(connection.handle, "main", "resources", "json", row.0, 0, &blob)
-        guard rc == SQLITE_OK, let blob else {
-            sqlite3_blob_close(blob)
-            throw StorageError(code: rc, message: "cannot read \(key): \(String(cString: sqlite3_errmsg(connection.handle)))")
-        }
-        return ResourceBlob(handle: blob, lastUpdated: row.1, windowSize: windowSize)
+        return try blob(key, table: "resources", version: row.0, lastUpdated: row.1, windowSize: windowSize)
     }
 
     /// The version of `key` current just before `instant` (written before it: what is written at
@@ -57,36 +53,40 @@ extension Database {
     public func resourceBlob(_ key: ResourceKey, currentBefore instant: FHIRInstant, windowSize: Int = 1 << 20) throws -> ResourceBlob? {
         let candidates = try connection.query(
             """
-            SELECT 'resources', rowid, version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ? AND last_updated < ?
+            SELECT 'resources', version_id, last_updated, deleted FROM resources WHERE type = ? AND id = ? AND last_updated < ?
             UNION ALL
-            SELECT 'resource_versions', rowid, version_id, last_updated, deleted FROM resource_versions
+            SELECT 'resource_versions', version_id, last_updated, deleted FROM resource_versions
                 WHERE type = ? AND id = ? AND last_updated < ?
-            ORDER BY 3 DESC LIMIT 1
+            ORDER BY 2 DESC LIMIT 1
             """,
             [.type(key.type), .text(key.id), .instant(instant), .type(key.type), .text(key.id), .instant(instant)]
-        ) { (table: $0.text(0) ?? "", rowid: $0.integer(1), lastUpdated: $0.instant(3), deleted: $0.integer(4) != 0) }
+        ) { (table: $0.text(0) ?? "", version: Int($0.integer(1)), lastUpdated: $0.instant(2), deleted: $0.integer(3) != 0) }
         guard let row = candidates.first, !row.deleted else { return nil }
-        var blob: OpaquePointer?
-        let rc = sqlite3_blob_open(connection.handle, "main", row.table, "json", row.rowid, 0, &blob)
-        guard rc == SQLITE_OK, let blob else {
-            sqlite3_blob_close(blob)
-            throw StorageError(code: rc, message: "cannot read \(key) as of \(instant): \(String(cString: sqlite3_errmsg(connection.handle)))")
+        return try blob(key, table: row.table, version: row.version, lastUpdated: row.lastUpdated, windowSize: windowSize)
+    }
+
+    private func blob(_ key: ResourceKey, table: String, version: Int, lastUpdated: FHIRInstant, windowSize: Int) throws -> ResourceBlob {
+        let reader: any BlobReader
+        if let sqlite = connection as? SQLiteConnection {
+            reader = try SQLiteBlobReader(sqlite, table: table, key: key, version: version)
+        } else {
+            reader = try SQLSliceReader(connection, table: table, key: key, version: version)
         }
-        return ResourceBlob(handle: blob, lastUpdated: row.lastUpdated, windowSize: windowSize)
+        return ResourceBlob(reader: reader, lastUpdated: lastUpdated, windowSize: windowSize)
     }
 
     public func noteMember(_ patient: ResourceKey, earlier: Bool) throws {
-        try connection.run("INSERT OR IGNORE INTO temp.export_members (earlier, id) VALUES (?, ?)", [.int(earlier ? 1 : 0), .text(patient.id)])
+        try connection.run("INSERT INTO \(temp).export_members (earlier, id) VALUES (?, ?) ON CONFLICT DO NOTHING", [.int(earlier ? 1 : 0), .text(patient.id)])
     }
 
     public func notedMember(_ patient: ResourceKey) throws -> (earlier: Bool, current: Bool) {
-        let flags = try connection.query("SELECT earlier FROM temp.export_members WHERE id = ?", [.text(patient.id)]) { $0.integer(0) }
+        let flags = try connection.query("SELECT earlier FROM \(temp).export_members WHERE id = ?", [.text(patient.id)]) { $0.integer(0) }
         return (flags.contains(1), flags.contains(0))
     }
 
     public func forEachDepartedMember(_ body: (ResourceKey) throws -> Void) throws {
         let departed = try connection.query(
-            "SELECT id FROM temp.export_members e WHERE earlier = 1 AND NOT EXISTS (SELECT 1 FROM temp.export_members c WHERE c.earlier = 0 AND c.id = e.id) ORDER BY id"
+            "SELECT id FROM \(temp).export_members e WHERE earlier = 1 AND NOT EXISTS (SELECT 1 FROM \(temp).export_members c WHERE c.earlier = 0 AND c.id = e.id) ORDER BY id"
         ) { ResourceKey(type: "Patient", id: $0.text(0) ?? "") }
         for patient in departed { try body(patient) }
     }
@@ -115,7 +115,7 @@ extension Database {
         let placeholders = Array(repeating: "?", count: link.paths.count).joined(separator: ", ")
         return try connection.query(
             """
-            SELECT DISTINCT source_id FROM refs INDEXED BY refs_by_target
+            SELECT DISTINCT source_id FROM refs \(connection.dialect.indexedBy("refs_by_target"))
             WHERE target_type = ? AND target_id = ? AND source_type = ? AND path IN (\(placeholders))
             ORDER BY source_id
             """,

@@ -51,7 +51,7 @@ extension Database {
             "SELECT r.id FROM resources r WHERE \(conditions.joined(separator: " AND ")) ORDER BY r.id", parameters
         ) { $0.text(0) ?? "" }.filter(include)
         guard search.summary != .count else { return GroupSearchPage(total: visible.count, groups: [], nextAfter: nil) }
-        // Keyset paging: ids are ASCII, so Swift's order is SQLite's binary order.
+        // Keyset paging: ids are ASCII, so Swift's order is the database's binary order.
         let rest = search.after.map { after in visible.drop { $0 <= after } } ?? visible[...]
         let page = rest.prefix(search.count)
         var groups: [StoredResource] = []
@@ -77,9 +77,9 @@ extension Database {
     private static func periodCondition(_ date: DateSearchValue) -> (String, [SQLValue]) {
         let low = SQLValue.integer(date.start.millisecondsSinceEpoch)
         let high = SQLValue.integer(date.end.millisecondsSinceEpoch)
-        let contained = ("s.system IS NOT NULL AND CAST(s.system AS INTEGER) >= ? AND s.value <> '' AND CAST(s.value AS INTEGER) <= ?", [low, high])
-        let after = ("s.value = '' OR CAST(s.value AS INTEGER) > ?", [high])
-        let before = ("s.system IS NULL OR CAST(s.system AS INTEGER) < ?", [low])
+        let contained = ("s.system IS NOT NULL AND CAST(s.system AS BIGINT) >= ? AND s.value <> '' AND CAST(s.value AS BIGINT) <= ?", [low, high])
+        let after = ("s.value = '' OR CAST(s.value AS BIGINT) > ?", [high])
+        let before = ("s.system IS NULL OR CAST(s.system AS BIGINT) < ?", [low])
         func either(_ a: (String, [SQLValue]), _ b: (String, [SQLValue])) -> (String, [SQLValue]) {
             ("(\(a.0)) OR (\(b.0))", a.1 + b.1)
         }

@@ -1,6 +1,6 @@
-/// Numbered schema steps, applied once each and recorded in `PRAGMA user_version`.
+/// SQLite's numbered schema steps, applied once each and recorded in `PRAGMA user_version`.
 /// Append new steps; never edit one that has shipped.
-enum Migrations {
+enum SQLiteMigrations {
     static let steps: [String] = [
         // 1: resources, the reference and search indexes, tasks, clients, replay protection.
         """
@@ -165,23 +165,54 @@ enum Migrations {
         """,
     ]
 
-    /// The schema version this build reads and writes.
-    static var latest: Int { steps.count }
+}
 
-    static func version(of connection: SQLiteConnection) throws -> Int {
-        try connection.query("PRAGMA user_version") { Int($0.integer(0)) }.first ?? 0
+/// The numbered schema steps of both backends, which keep the same numbering: step N of one
+/// makes the schema the other has after its step N.
+enum Migrations {
+    static func steps(for backend: SQLBackend) -> [String] {
+        switch backend {
+        case .sqlite: return SQLiteMigrations.steps
+        case .postgresql: return PostgreSQLMigrations.steps
+        }
+    }
+
+    /// The schema version this build reads and writes.
+    static var latest: Int { SQLiteMigrations.steps.count }
+
+    static func version(of connection: any SQLConnection) throws -> Int {
+        switch connection.backend {
+        case .sqlite:
+            return try connection.query("PRAGMA user_version") { Int($0.integer(0)) }.first ?? 0
+        case .postgresql:
+            let exists = try connection.query("SELECT to_regclass('schema_version') IS NOT NULL") { $0.integer(0) != 0 }.first ?? false
+            guard exists else { return 0 }
+            return try connection.query("SELECT version FROM schema_version") { Int($0.integer(0)) }.first ?? 0
+        }
     }
 
     /// Applies the missing steps in one write transaction; returns the versions before and after.
-    static func apply(to connection: SQLiteConnection) throws -> (from: Int, to: Int) {
-        try connection.writeTransaction {
+    static func apply(to connection: any SQLConnection) throws -> (from: Int, to: Int) {
+        let steps = steps(for: connection.backend)
+        return try connection.writeTransaction {
             let version = try version(of: connection)
             guard version <= latest else { throw SchemaVersionError(found: version, expected: latest) }
             for step in version..<steps.count {
                 try connection.execute(steps[step])
-                try connection.execute("PRAGMA user_version = \(step + 1)")
+                try record(step + 1, on: connection)
             }
             return (version, latest)
+        }
+    }
+
+    private static func record(_ version: Int, on connection: any SQLConnection) throws {
+        switch connection.backend {
+        case .sqlite:
+            try connection.execute("PRAGMA user_version = \(version)")
+        case .postgresql:
+            try connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            try connection.run("DELETE FROM schema_version")
+            try connection.run("INSERT INTO schema_version (version) VALUES (?)", [.int(version)])
         }
     }
 }

@@ -41,7 +41,7 @@ extension Database {
     public func runningTasks() throws -> [RunningTask] {
         try connection.query(
             """
-            SELECT id, client_id, json_extract(CAST(request AS TEXT), '$.groupId'), progress, lease_owner, lease_expires_at, attempts
+            SELECT id, client_id, \(connection.dialect.jsonString("request", key: "groupId")), progress, lease_owner, lease_expires_at, attempts
             FROM tasks WHERE state = 'active' ORDER BY created_at
             """
         ) { row in
@@ -51,15 +51,16 @@ extension Database {
     }
 
     /// The most recent finished export (complete or failed, its files maybe purged since) of every
-    /// Group. The request is stored as bytes: `CAST` makes it JSON text for `json_extract`.
+    /// Group. The request is stored as bytes, read as JSON text.
     public func lastExportPerGroup() throws -> [LastExport] {
-        try connection.query(
+        let groupId = connection.dialect.jsonString("request", key: "groupId")
+        return try connection.query(
             """
-            SELECT groupId, id, state, finished_at FROM (
-                SELECT json_extract(CAST(request AS TEXT), '$.groupId') AS groupId, id, state, finished_at,
-                       row_number() OVER (PARTITION BY json_extract(CAST(request AS TEXT), '$.groupId') ORDER BY finished_at DESC, id) AS latest
+            SELECT group_id, id, state, finished_at FROM (
+                SELECT \(groupId) AS group_id, id, state, finished_at,
+                       row_number() OVER (PARTITION BY \(groupId) ORDER BY finished_at DESC, id) AS latest
                 FROM tasks WHERE state IN ('complete', 'failed', 'expired') AND finished_at IS NOT NULL
-            ) WHERE latest = 1 ORDER BY groupId
+            ) AS finished WHERE latest = 1 ORDER BY group_id
             """
         ) { row in
             LastExport(groupId: row.text(0) ?? "", taskId: row.text(1) ?? "", state: TaskState(stored: row.text(2)),

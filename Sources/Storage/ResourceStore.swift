@@ -27,17 +27,37 @@ public enum DeleteResult: Sendable, Equatable {
     case missing
 }
 
+/// Where the database is: an SQLite file, or a PostgreSQL server.
+public enum DatabaseLocation: Sendable, Equatable {
+    case sqlite(path: String)
+    /// `connectionString` in libpq's syntax; `password` beside it, read from a file.
+    case postgresql(connectionString: String, password: String?)
+}
+
 /// Everything the server stores, behind one connection. Open one per thread or process.
 public final class Database {
-    public let connection: SQLiteConnection
+    public let connection: any SQLConnection
     /// References given as absolute URLs under this base count as local.
     public let baseURL: String
 
-    /// Opens the file; the schema is neither created nor changed here (see `migrate`).
-    public init(path: String, busyTimeoutMilliseconds: Int, baseURL: String) throws {
-        connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+    /// Connects; the schema is neither created nor changed here (see `migrate`). A writer waits
+    /// up to `busyTimeoutMilliseconds` for another to finish.
+    public init(location: DatabaseLocation, busyTimeoutMilliseconds: Int, baseURL: String) throws {
+        switch location {
+        case .sqlite(let path):
+            connection = try SQLiteConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        case .postgresql(let connectionString, let password):
+            connection = try PostgreSQLConnection(connectionString: connectionString, password: password,
+                                                  lockTimeoutMilliseconds: busyTimeoutMilliseconds)
+        }
         self.baseURL = baseURL
     }
+
+    public convenience init(path: String, busyTimeoutMilliseconds: Int, baseURL: String) throws {
+        try self.init(location: .sqlite(path: path), busyTimeoutMilliseconds: busyTimeoutMilliseconds, baseURL: baseURL)
+    }
+
+    public var backend: SQLBackend { connection.backend }
 
     /// The schema version this build reads and writes.
     public static var schemaVersion: Int { Migrations.latest }
@@ -123,8 +143,10 @@ public final class Database {
     private func archiveCurrentVersion(_ key: ResourceKey, supersededAt now: FHIRInstant) throws {
         try connection.run(
             """
-            INSERT OR REPLACE INTO resource_versions (type, id, version_id, last_updated, deleted, json, superseded_at)
+            INSERT INTO resource_versions (type, id, version_id, last_updated, deleted, json, superseded_at)
             SELECT type, id, version_id, last_updated, deleted, json, ? FROM resources WHERE type = ? AND id = ?
+            ON CONFLICT (type, id, version_id) DO UPDATE SET last_updated = excluded.last_updated,
+                deleted = excluded.deleted, json = excluded.json, superseded_at = excluded.superseded_at
             """,
             [.instant(now), .type(key.type), .text(key.id)]
         )
@@ -139,7 +161,7 @@ public final class Database {
         try removeIndex(key)
         for reference in ReferenceIndexing.references(in: resource, baseURL: baseURL) {
             try connection.run(
-                "INSERT OR IGNORE INTO refs (source_type, source_id, path, target_type, target_id) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO refs (source_type, source_id, path, target_type, target_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [.type(key.type), .text(key.id), .text(reference.path.rawValue), .type(reference.target.type), .text(reference.target.id)]
             )
         }

@@ -5,26 +5,10 @@ import Glibc
 /// SQLITE_TRANSIENT is a macro the importer does not bring over.
 private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-public struct StorageError: Error, Sendable, CustomStringConvertible {
-    public var code: Int32
-    public var message: String
-
-    public init(code: Int32, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "SQLite error \(code): \(message)" }
-
-    /// SQLITE_BUSY / SQLITE_LOCKED after the busy timeout: another process held the lock too long.
-    public var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
-    /// SQLITE_FULL: the disk is full.
-    public var isDiskFull: Bool { code & 0xFF == SQLITE_FULL }
-}
-
 /// One SQLite connection. Not shared between threads: each thread or process opens its own,
 /// and WAL mode lets them read concurrently while one writes.
-public final class SQLiteConnection {
+public final class SQLiteConnection: SQLConnection {
+    public var backend: SQLBackend { .sqlite }
     let handle: OpaquePointer
     private var statementCache: [String: OpaquePointer] = [:]
 
@@ -102,19 +86,26 @@ public final class SQLiteConnection {
     }
 
     /// Runs a statement that returns no rows.
-    public func run(_ sql: String, _ parameters: [SQLValue] = []) throws {
+    public func run(_ sql: String, _ parameters: [SQLValue]) throws {
         let statement = try self.statement(sql, parameters)
         defer { statement.reset() }
         while try statement.step() {}
     }
 
     /// Rows of a query, each mapped by `row`.
-    public func query<T>(_ sql: String, _ parameters: [SQLValue] = [], _ row: (Statement) throws -> T) throws -> [T] {
+    public func query<T>(_ sql: String, _ parameters: [SQLValue], _ row: (any SQLRow) throws -> T) throws -> [T] {
         let statement = try self.statement(sql, parameters)
         defer { statement.reset() }
         var results: [T] = []
         while try statement.step() { results.append(try row(statement)) }
         return results
+    }
+
+    /// Rows of a query one at a time, never all in memory (the copy to PostgreSQL reads whole tables).
+    public func forEachRow(_ sql: String, _ parameters: [SQLValue] = [], _ body: (any SQLRow) throws -> Void) throws {
+        let statement = try self.statement(sql, parameters)
+        defer { statement.reset() }
+        while try statement.step() { try body(statement) }
     }
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
@@ -136,26 +127,25 @@ public final class SQLiteConnection {
         }
     }
 
+    /// A deferred transaction whose first read fixes the WAL snapshot.
+    public func beginSnapshot() throws {
+        try execute("BEGIN DEFERRED")
+        _ = try query("SELECT count(*) FROM resources WHERE type = '' ") { $0.integer(0) }
+    }
+
+    public func endSnapshot() throws {
+        try execute("COMMIT")
+    }
+
+    /// One host, one clock.
+    public func leaseClockMilliseconds(hostMilliseconds: Int64) throws -> Int64 { hostMilliseconds }
+
     func lastError(_ rc: Int32) -> StorageError {
         StorageError(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)))
     }
 }
 
-public enum SQLValue: Sendable {
-    case text(String)
-    case integer(Int64)
-    case blob([UInt8])
-    case null
-
-    public static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
-
-    public static func type(_ value: ResourceType) -> SQLValue { .text(value.rawValue) }
-
-    /// Every point in time is stored as INTEGER milliseconds since the Unix epoch.
-    public static func instant(_ value: FHIRInstant) -> SQLValue { .integer(value.millisecondsSinceEpoch) }
-}
-
-public final class Statement {
+public final class Statement: SQLRow {
     let handle: OpaquePointer
     unowned let connection: SQLiteConnection
 
@@ -206,10 +196,6 @@ public final class Statement {
 
     public func integer(_ column: Int32) -> Int64 {
         sqlite3_column_int64(handle, column)
-    }
-
-    public func instant(_ column: Int32) -> FHIRInstant {
-        FHIRInstant(millisecondsSinceEpoch: integer(column))
     }
 
     public func isNull(_ column: Int32) -> Bool {

@@ -83,6 +83,7 @@ extension Database {
                           isDead: (_ leaseOwner: String) -> Bool = { _ in false },
                           giveUp: (_ taskId: String, _ attempts: Int) -> (outcome: [UInt8], audit: AuditRecord)) throws -> TaskLease? {
         try writeTransaction {
+            let nowMilliseconds = try connection.leaseClockMilliseconds(hostMilliseconds: nowMilliseconds)
             // Leases still running whose holder is gone: claimable like lapsed ones.
             let abandoned = try connection.query(
                 "SELECT id, lease_owner FROM tasks WHERE state = 'active' AND lease_expires_at >= ?", [.integer(nowMilliseconds)]
@@ -93,7 +94,7 @@ extension Database {
                     """
                     SELECT id, attempts FROM tasks
                     WHERE state = 'queued' OR (state = 'active' AND (lease_expires_at < ?\(abandoned.isEmpty ? "" : " OR id IN (\(placeholders))")))
-                    ORDER BY created_at, id LIMIT 1
+                    ORDER BY created_at, id LIMIT 1 \(connection.backend == .postgresql ? "FOR UPDATE SKIP LOCKED" : "")
                     """,
                     [.integer(nowMilliseconds)] + abandoned.map { .text($0) }
                 ) { ($0.text(0) ?? "", Int($0.integer(1))) }.first
@@ -127,9 +128,10 @@ extension Database {
     /// never moves the expiry earlier (which would hand a live holder's task to another).
     public func renewLease(_ lease: TaskLease, nowMilliseconds: Int64, leaseMilliseconds: Int64, progress: String) throws -> Bool {
         try writeTransaction {
+            let nowMilliseconds = try connection.leaseClockMilliseconds(hostMilliseconds: nowMilliseconds)
             try connection.run(
                 """
-                UPDATE tasks SET lease_expires_at = max(lease_expires_at, ?), progress = ?
+                UPDATE tasks SET lease_expires_at = \(connection.dialect.greatest("lease_expires_at", "?")), progress = ?
                 WHERE id = ? AND state = 'active' AND lease_owner = ?
                 """,
                 [.integer(nowMilliseconds + leaseMilliseconds), .text(progress), .text(lease.taskId), .text(lease.owner)]

@@ -76,10 +76,11 @@ final class AuditStoreTests: DatabaseTestCase {
     }
 
     func testClientsRegisteredBeforeRolesBecomeProviders() throws {
+        try requireSQLite()
         let db = try Database(path: directory.appendingPathComponent("old.sqlite").path, busyTimeoutMilliseconds: 10000,
                               baseURL: "https://localhost:8443/fhir")
         for step in 0..<3 {
-            try db.connection.execute(Migrations.steps[step])
+            try db.connection.execute(SQLiteMigrations.steps[step])
             try db.connection.execute("PRAGMA user_version = \(step + 1)")
         }
         try db.connection.run("INSERT INTO clients (id, jwks_url, scopes, groups, created_at) VALUES ('old', 'https://x/jwks', 'system/*.read', '*', 0)")

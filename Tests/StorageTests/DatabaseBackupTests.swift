@@ -5,6 +5,7 @@ import XCTest
 
 final class DatabaseBackupTests: DatabaseTestCase {
     func testABackupHoldsEverythingIncludingTheAuditTrailAndNeverOverwrites() throws {
+        try requireSQLite()
         let db = try open()
         let now = FHIRInstant(millisecondsSinceEpoch: 1_795_708_504_123)
         try db.writeTransaction {
@@ -19,5 +20,13 @@ final class DatabaseBackupTests: DatabaseTestCase {
         XCTAssertEqual(stored.versionId, 1)
         XCTAssertEqual(try copy.auditCount(clientId: "a", action: .exportKickoff, outcome: .success, since: FHIRInstant(millisecondsSinceEpoch: 0)), 1)
         XCTAssertThrowsError(try db.backup(to: path), "an existing file is never overwritten")
+    }
+
+    func testPostgreSQLIsBackedUpWithItsOwnTools() throws {
+        try XCTSkipIf(backend != .postgresql, "PostgreSQL only")
+        let db = try open()
+        XCTAssertThrowsError(try db.backup(to: directory.appendingPathComponent("backup").path)) { error in
+            XCTAssertTrue("\(error)".contains("pg_dump"), "\(error)")
+        }
     }
 }

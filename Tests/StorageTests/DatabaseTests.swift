@@ -11,14 +11,22 @@ final class DatabaseTests: DatabaseTestCase {
 
     private let t0 = FHIRInstant(millisecondsSinceEpoch: 1_795_708_504_123)
 
+    private func tableCount(_ db: Database) throws -> Int64? {
+        try db.connection.query(backend == .sqlite ? "SELECT count(*) FROM sqlite_master"
+                                    : "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()") { $0.integer(0) }.first
+    }
+
+    private func setSchemaVersion(_ db: Database, _ version: Int) throws {
+        try db.connection.execute(backend == .sqlite ? "PRAGMA user_version = \(version)" : "UPDATE schema_version SET version = \(version)")
+    }
+
     func testAFreshFileHasNoSchemaUntilMigratedExplicitly() throws {
-        let path = directory.appendingPathComponent("atr.sqlite").path
-        let db = try Database(path: path, busyTimeoutMilliseconds: 1000, baseURL: "https://x/fhir")
+        let db = try openUnmigrated()
         XCTAssertThrowsError(try db.requireCurrentSchema()) { error in
             XCTAssertEqual((error as? SchemaVersionError)?.found, 0)
             XCTAssertEqual("\(error)", "the database schema is at version 0, this build needs \(Database.schemaVersion): run `atrctl migrate` (with the services stopped on a big database)")
         }
-        XCTAssertEqual(try db.connection.query("SELECT count(*) FROM sqlite_master") { $0.integer(0) }, [0])
+        XCTAssertEqual(try tableCount(db), 0)
         let first = try db.migrate()
         XCTAssertEqual([first.from, first.to], [0, Database.schemaVersion])
         let again = try db.migrate()
@@ -28,19 +36,20 @@ final class DatabaseTests: DatabaseTestCase {
 
     func testASchemaNewerThanTheBuildIsRefusedAndNotTouched() throws {
         let db = try open()
-        try db.connection.execute("PRAGMA user_version = \(Database.schemaVersion + 1)")
+        try setSchemaVersion(db, Database.schemaVersion + 1)
         XCTAssertThrowsError(try db.requireCurrentSchema()) { error in
             XCTAssertEqual("\(error)", "the database schema is at version \(Database.schemaVersion + 1), newer than this build's \(Database.schemaVersion): run a newer build")
         }
         XCTAssertThrowsError(try db.migrate())
-        XCTAssertEqual(try db.connection.query("PRAGMA user_version") { $0.integer(0) }, [Int64(Database.schemaVersion + 1)])
+        XCTAssertEqual(try Migrations.version(of: db.connection), Database.schemaVersion + 1)
     }
 
     func testMigrationKeepsResourcesStoredByTheFirstSchema() throws {
+        try requireSQLite()
         let path = directory.appendingPathComponent("atr.sqlite").path
         do {
             let old = try SQLiteConnection(path: path, busyTimeoutMilliseconds: 1000)
-            try old.execute(Migrations.steps[0])
+            try old.execute(SQLiteMigrations.steps[0])
             try old.execute("PRAGMA user_version = 1")
             try old.execute(#"INSERT INTO resources VALUES ('Patient', 'p1', 3, '2026-11-26T15:55:04.123Z', 0, CAST('{"resourceType":"Patient","id":"p1"}' AS BLOB))"#)
             try old.execute(#"INSERT INTO tasks (id, state, request, created_at, transaction_time) VALUES ('t1', 'complete', '{}', '2026-11-26T15:55:04.999Z', '2026-11-26T15:55:05.001Z')"#)
@@ -48,7 +57,7 @@ final class DatabaseTests: DatabaseTestCase {
             try old.execute(#"INSERT INTO clients (id, scopes, groups, created_at) VALUES ('c1', 'system/*.read', '*', '2026-02-28T23:59:59.500Z')"#)
         }
         let db = try open()
-        XCTAssertEqual(try db.connection.query("PRAGMA user_version") { $0.integer(0) }, [Int64(Migrations.steps.count)])
+        XCTAssertEqual(try db.connection.query("PRAGMA user_version") { $0.integer(0) }, [Int64(SQLiteMigrations.steps.count)])
         let row = try XCTUnwrap(try db.currentResource(ResourceKey(type: "Patient", id: "p1")))
         XCTAssertEqual(row.lastUpdated.description, "2026-11-26T15:55:04.123Z")
         // Migration 3: text instants become milliseconds, exactly.
@@ -147,13 +156,13 @@ final class DatabaseTests: DatabaseTestCase {
 
     func testConcurrentWritersLoseNoUpdate() throws {
         _ = try open()
-        let path = directory.appendingPathComponent("atr.sqlite").path
+        let location = self.location
         let failures = Counter()
         let shared = object(#"{"resourceType":"Patient","id":"shared"}"#)
         let now = t0
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
             do {
-                let db = try Database(path: path, busyTimeoutMilliseconds: 10000, baseURL: "https://x/fhir")
+                let db = try Database(location: location, busyTimeoutMilliseconds: 10000, baseURL: "https://x/fhir")
                 for _ in 0..<50 {
                     _ = try db.writeTransaction {
                         try db.put(shared, as: ResourceKey(type: "Patient", id: "shared"), now: now)
@@ -172,6 +181,12 @@ final class DatabaseTests: DatabaseTestCase {
         let db = try open()
         try db.writeTransaction { try db.createTask(id: "task-1", clientId: "a", request: Array("{}".utf8), now: t0) }
         XCTAssertNotNil(try db.task("task-1"))
+        guard backend == .sqlite else {
+            XCTAssertThrowsError(try db.task("task-1\u{0}anything"), "PostgreSQL's text cannot hold a NUL: refused, not cut") { error in
+                XCTAssertTrue((error as? StorageError)?.isUnstorableText == true, "\(error)")
+            }
+            return
+        }
         XCTAssertNil(try db.task("task-1\u{0}anything"), "a NUL inside the id is part of it")
         XCTAssertEqual(try db.connection.query("SELECT length(CAST(? AS BLOB))", [.text("a\u{0}b")]) { $0.integer(0) }, [3])
     }

@@ -477,6 +477,19 @@ def run_cgi(bin_dir: str, settings_file: str, cwd: str, method: str, uri: str,
     return CgiResponse(int(match.group(1)), headers_out, rest, proc.stdout, proc.stderr)
 
 
+SQLITE_ONLY = pytest.mark.skipif(os.environ.get("ATR_BACKEND") == "postgresql",
+                                 reason="about SQLite's own file or machinery")
+
+
+def psql(connection: str, query: str) -> str:
+    """A query through psql on a PostgreSQL connection string: rows tab-separated, bytea as text."""
+    proc = subprocess.run(["psql", connection, "-X", "-q", "-t", "-A", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+                           "-c", "SET bytea_output = 'escape'", "-c", query],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout.decode()
+
+
 class Instance:
     """An isolated ATR instance (own database, task files, signing secret, short lease) that
     the e2e stack's own atr-scheduler never sees. Driven by subprocesses only."""
@@ -499,6 +512,14 @@ class Instance:
             handle.write(secret + "\n")
         os.chmod(self.secret_file, 0o600)
         settings.setdefault("Database", {})["Path"] = self.database
+        # On the PostgreSQL backend, a database of its own on the suite's server.
+        self.postgres = ""
+        if settings["Database"].get("Provider") == "PostgreSQL":
+            name = "instance_" + os.urandom(6).hex()
+            psql(settings["Database"]["ConnectionString"], f"CREATE DATABASE {name}")
+            self.postgres = f"{settings['Database']['ConnectionString']} dbname={name}"
+            settings["Database"]["ConnectionString"] = self.postgres
+        self.description = f"PostgreSQL ({self.postgres})" if self.postgres else self.database
         settings.setdefault("TaskFileManagement", {}).setdefault("StorageService", {})[
             "StoragePath"] = self.storage
         settings.setdefault("SignedUrls", {})["SecretFile"] = self.secret_file
@@ -523,6 +544,15 @@ class Instance:
         self.schedulers: list[subprocess.Popen] = []
         if migrate:
             self.atrctl("migrate")
+
+    def sql(self, query: str) -> list[tuple[str, ...]]:
+        """Rows of a query on this instance's database, every value as text."""
+        if not self.postgres:
+            import sqlite3
+            with sqlite3.connect(self.database) as db:
+                return [tuple("" if v is None else v.decode() if isinstance(v, bytes) else str(v) for v in row)
+                        for row in db.execute(query).fetchall()]
+        return [tuple(line.split("\t")) for line in psql(self.postgres, query).splitlines() if line]
 
     # admin
     def atrctl(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

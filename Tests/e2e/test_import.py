@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 
 import pytest
 
-from export_support import Instance, require_env, subprocess_env
+from export_support import SQLITE_ONLY, Instance, require_env, subprocess_env
 
 
 @pytest.fixture
@@ -32,10 +33,8 @@ def run_import(instance: Instance, *args: str) -> subprocess.CompletedProcess:
 
 
 def stored_ids(instance: Instance, rtype: str) -> list[str]:
-    with sqlite3.connect(instance.database) as db:
-        rows = db.execute("SELECT id FROM resources WHERE type = ? AND deleted = 0 ORDER BY id",
-                          (rtype,)).fetchall()
-    return [row[0] for row in rows]
+    assert re.fullmatch(r"[A-Za-z]+", rtype)
+    return [row[0] for row in instance.sql(f"SELECT id FROM resources WHERE type = '{rtype}' AND deleted = 0 ORDER BY id")]
 
 
 def patient(pid: str) -> dict:
@@ -52,6 +51,7 @@ def write_json(path, document) -> str:
     return str(path)
 
 
+@SQLITE_ONLY
 def test_a_batch_that_cannot_be_written_stops_the_import_naming_its_lines(instance, tmp_path):
     with sqlite3.connect(instance.database) as db:
         db.execute("CREATE TRIGGER poison BEFORE INSERT ON resources WHEN NEW.id = 'poison' "
@@ -71,6 +71,7 @@ def test_a_batch_that_cannot_be_written_stops_the_import_naming_its_lines(instan
     assert stored_ids(instance, "Patient") == ["p1", "p2"]
 
 
+@SQLITE_ONLY
 def test_a_rerun_after_the_failure_is_fixed_completes_the_import(instance, tmp_path):
     with sqlite3.connect(instance.database) as db:
         db.execute("CREATE TRIGGER poison BEFORE INSERT ON resources WHEN NEW.id = 'p3' "
@@ -144,8 +145,7 @@ def test_a_transaction_lands_whole_with_its_deletes_and_resolved_references(inst
     assert "imported 2 resources (2 created, 0 updated, 1 deleted) from 1 file(s)" in proc.stdout.decode(), proc
     [new_patient] = stored_ids(instance, "Patient")
     assert new_patient != "old"
-    with sqlite3.connect(instance.database) as db:
-        [(coverage,)] = db.execute("SELECT json FROM resources WHERE type = 'Coverage' AND id = 'cov1'").fetchall()
+    [(coverage,)] = instance.sql("SELECT json FROM resources WHERE type = 'Coverage' AND id = 'cov1'")
     assert json.loads(coverage)["beneficiary"] == {"reference": f"Patient/{new_patient}"}
 
 

@@ -7,7 +7,9 @@ import shutil
 import sqlite3
 import subprocess
 
-from export_support import export_get
+import pytest
+
+from export_support import SQLITE_ONLY, export_get
 from fhir_support import require_env
 from malformed_corpus import SUNRISE
 
@@ -34,10 +36,13 @@ def verdicts(output: str) -> dict[str, str]:
 def test_doctor_passes_every_check_on_the_test_stack():
     proc = run_atrctl("doctor", *nginx_options())
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert verdicts(proc.stdout) == {
+    expected = {
         "configuration": "ok", "database": "ok", "task directory": "ok", "database directory": "ok",
         "URL signing secret": "ok", "token signing key": "ok", "nginx": "ok", "clock": "ok",
-    }, proc.stdout
+    }
+    if os.environ.get("ATR_BACKEND") == "postgresql":
+        del expected["database directory"]
+    assert verdicts(proc.stdout) == expected, proc.stdout
 
 
 def test_doctor_fails_on_a_world_readable_secret_a_missing_database_and_a_broken_nginx_config(tmp_path):
@@ -48,13 +53,33 @@ def test_doctor_fails_on_a_world_readable_secret_a_missing_database_and_a_broken
     broken = tmp_path / "nginx.conf"
     broken.write_text("events {}\nhttp { server { listen 1; nonsense; } }\n")
     proc = run_atrctl("doctor", "--nginx-conf", str(broken), env={
-        "ATR_SignedUrls__SecretFile": str(secret), "ATR_Database__Path": str(tmp_path / "none.sqlite")})
+        "ATR_SignedUrls__SecretFile": str(secret), "ATR_Database__Provider": "Sqlite",
+        "ATR_Database__Path": str(tmp_path / "none.sqlite")})
     assert proc.returncode == 1, proc.stdout + proc.stderr
     found = verdicts(proc.stdout)
     assert found["URL signing secret"] == "FAIL" and "mode 644" in proc.stdout, proc.stdout
     assert found["database"] == "FAIL" and "atrctl migrate" in proc.stdout, proc.stdout
     assert found["nginx"] == "FAIL" and "nonsense" in proc.stdout, proc.stdout
     assert found["task directory"] == "ok", proc.stdout
+
+
+def test_doctor_fails_on_an_unreachable_postgresql_database(tmp_path):
+    proc = run_atrctl("doctor", *nginx_options(), env={
+        "ATR_Database__Provider": "PostgreSQL",
+        "ATR_Database__ConnectionString": f"host={tmp_path} port=1 dbname=atr user=atr connect_timeout=2"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    found = verdicts(proc.stdout)
+    assert found["database"] == "FAIL" and "cannot connect" in proc.stdout, proc.stdout
+    assert found["clock"] == "warn" and "unreachable" in proc.stdout, proc.stdout
+    assert found["configuration"] == "ok" and found["nginx"] == "ok", proc.stdout
+
+
+def test_doctor_refuses_a_password_in_the_connection_string():
+    proc = run_atrctl("doctor", env={"ATR_Database__Provider": "PostgreSQL",
+                                     "ATR_Database__ConnectionString": "host=/tmp dbname=atr password=secret"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAIL  configuration: configuration error at 'Database.ConnectionString': must not hold a password" in proc.stdout, proc.stdout
+    assert "secret" not in proc.stdout.replace("password=secret", ""), proc.stdout
 
 
 def test_status_shows_the_queue_and_each_groups_last_export(http, base):
@@ -70,6 +95,15 @@ def test_status_shows_the_queue_and_each_groups_last_export(http, base):
     assert sunrise[0][1] == "complete" and sunrise[0][-2:] == ["task", result.task_id], proc.stdout
 
 
+@pytest.mark.skipif(os.environ.get("ATR_BACKEND") != "postgresql", reason="PostgreSQL backend")
+def test_db_backup_on_postgresql_names_pg_dump(tmp_path):
+    proc = run_atrctl("db", "backup", str(tmp_path / "backup.dump"))
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "use pg_dump" in proc.stderr and f"pg_dump --format=custom --file={tmp_path / 'backup.dump'}" in proc.stderr, proc.stderr
+    assert not (tmp_path / "backup.dump").exists()
+
+
+@SQLITE_ONLY
 def test_db_backup_copies_the_live_database_and_never_overwrites(tmp_path):
     target = tmp_path / "backup.sqlite"
     proc = run_atrctl("db", "backup", str(target))

@@ -1,3 +1,16 @@
+public enum DatabaseProvider: String, Sendable, Equatable, CaseIterable {
+    case sqlite = "Sqlite"
+    case postgresql = "PostgreSQL"
+}
+
+extension Settings {
+    /// The database as messages name it: the SQLite file, or the PostgreSQL connection string
+    /// (which never holds a password).
+    public var databaseDescription: String {
+        databaseProvider == .sqlite ? databasePath : "PostgreSQL (\(databaseConnectionString))"
+    }
+}
+
 /// The validated configuration shared by atr-fcgi, atr-scheduler and atrctl.
 /// Names follow Firely Server's appsettings where Firely has a setting for the same thing.
 public struct Settings: Sendable, Equatable {
@@ -8,7 +21,14 @@ public struct Settings: Sendable, Equatable {
     public var publicBaseURL: String { publicBase.description }
     /// The path part of `publicBaseURL` (`/fhir`), under which requests are routed.
     public var basePath: String { publicBase.path }
+    /// `Database.Provider`: the embedded SQLite file (`Database.Path`) or a PostgreSQL server.
+    public var databaseProvider: DatabaseProvider = .sqlite
     public var databasePath: String
+    /// `Database.ConnectionString`: libpq's keyword/value or URI syntax, without a password.
+    public var databaseConnectionString: String = ""
+    /// `Database.PasswordFile`: a file holding the PostgreSQL password (empty: libpq's own
+    /// `PGPASSFILE` / `~/.pgpass`, or no password).
+    public var databasePasswordFile: String = ""
     /// Milliseconds a connection waits for another process's write lock.
     public var databaseBusyTimeout: Int
     public var fastCGISocket: String

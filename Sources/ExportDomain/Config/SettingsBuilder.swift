@@ -137,7 +137,8 @@ public enum SettingsBuilder {
         guard storageType == "LocalFile" else {
             throw ConfigurationError(key: "TaskFileManagement.StorageService.StorageType", "only 'LocalFile' is supported, not '\(storageType)'")
         }
-        return Settings(
+        let database = try databaseConnection(reader)
+        var settings = Settings(
             publicBase: publicBase,
             databasePath: try reader.string("Database.Path"),
             databaseBusyTimeout: try reader.integer("Database.BusyTimeout", in: 0...600_000),
@@ -159,6 +160,30 @@ public enum SettingsBuilder {
             smart: try smart(reader, publicBase: publicBase),
             redactions: try redactions(reader)
         )
+        (settings.databaseProvider, settings.databaseConnectionString, settings.databasePasswordFile) = database
+        return settings
+    }
+
+    /// A password in the connection string would sit in a settings file (and in `ps` and logs
+    /// that name the database): it belongs in `Database.PasswordFile` or libpq's `PGPASSFILE`.
+    private static func databaseConnection(_ reader: SettingsReader) throws -> (DatabaseProvider, String, String) {
+        let providerText = reader.value("Database.Provider")?.stringValue ?? ""
+        guard let provider = DatabaseProvider(rawValue: providerText) else {
+            throw ConfigurationError(key: "Database.Provider", "must be 'Sqlite' or 'PostgreSQL', not '\(providerText)'")
+        }
+        guard let connectionString = reader.value("Database.ConnectionString")?.stringValue else {
+            throw ConfigurationError(key: "Database.ConnectionString", "must be a string")
+        }
+        guard let passwordFile = reader.value("Database.PasswordFile")?.stringValue else {
+            throw ConfigurationError(key: "Database.PasswordFile", "must be a string")
+        }
+        if provider == .postgresql && connectionString.allSatisfy(\.isWhitespace) {
+            throw ConfigurationError(key: "Database.ConnectionString", "is required when Database.Provider is PostgreSQL (e.g. 'host=/var/run/postgresql dbname=atr user=atr')")
+        }
+        if ConnectionStrings.containsPassword(connectionString) {
+            throw ConfigurationError(key: "Database.ConnectionString", "must not hold a password: put it in Database.PasswordFile or libpq's PGPASSFILE")
+        }
+        return (provider, connectionString, passwordFile)
     }
 
     /// Prometheus scrapes from this host (or through a tunnel): the metrics name every client

@@ -4,7 +4,7 @@ extension Settings {
     public static let defaultsJSON = """
     {
       "PublicBaseUrl": "https://localhost:8443/fhir",
-      "Database": { "Path": "var/db/atr.sqlite", "BusyTimeout": 30000 },
+      "Database": { "Provider": "Sqlite", "Path": "var/db/atr.sqlite", "BusyTimeout": 30000, "ConnectionString": "", "PasswordFile": "" },
       "FastCGI": { "Socket": "var/run/atr-fcgi.sock", "Threads": 4 },
       "RequestBodyLimit": 104857600,
       "RequestJsonLimits": { "MaxDepth": 100, "MaxElements": 5000000 },
