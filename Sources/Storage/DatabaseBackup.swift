@@ -11,7 +11,7 @@ extension Database {
     /// not a backup.
     public func backup(to path: String, pagesPerStep: Int32 = 1024) throws -> Int {
         guard let sqlite = connection as? SQLiteConnection else {
-            throw StorageError(sqlState: nil, message: "an online backup copies an SQLite database; back up PostgreSQL with pg_dump")
+            throw StorageError(sqlState: "0A000", message: "an online backup copies an SQLite database; back up PostgreSQL with pg_dump")
         }
         // sqlite3_open_v2 ignores SQLITE_OPEN_EXCLUSIVE, so an existing file is refused here.
         guard !FileManager.default.fileExists(atPath: path) else {

@@ -8,14 +8,14 @@ extension Database {
     /// Rows copied per table, in copy order; each count is checked against the target afterwards.
     public func copyEverything(to target: Database, progress: (String, Int) -> Void = { _, _ in }) throws -> [(table: String, rows: Int)] {
         guard let source = connection as? SQLiteConnection else {
-            throw StorageError(sqlState: nil, message: "the source of a copy is an SQLite database")
+            throw StorageError(sqlState: "0A000", message: "the source of a copy is an SQLite database")
         }
         try requireCurrentSchema()
         try target.migrate()
         try target.requireCurrentSchema()
         let nonEmpty = try CopiedTable.all.filter { try target.rowCount($0.name) > 0 }.map(\.name)
         guard nonEmpty.isEmpty else {
-            throw StorageError(sqlState: nil, message: "the target database is not empty (rows in \(nonEmpty.joined(separator: ", "))); a copy goes into an empty database only")
+            throw StorageError(sqlState: "55000", message: "the target database is not empty (rows in \(nonEmpty.joined(separator: ", "))); a copy goes into an empty database only")
         }
         var copied: [(table: String, rows: Int)] = []
         try target.writeTransaction {
@@ -38,7 +38,7 @@ extension Database {
         for (table, rows) in copied {
             let found = try target.rowCount(table)
             guard found == rows else {
-                throw StorageError(sqlState: nil, message: "\(table): \(rows) rows copied but \(found) found in the target")
+                throw StorageError(sqlState: "XX000", message: "\(table): \(rows) rows copied but \(found) found in the target")
             }
         }
         return copied

@@ -6,6 +6,16 @@ extension Database {
     /// whatever other processes write meanwhile (snapshot isolation).
     public func beginSnapshot() throws {
         try connection.beginSnapshot()
+        do {
+            try createExportTables()
+        } catch {
+            // Never left inside a transaction that failed: every later statement would fail too.
+            try? connection.endSnapshot()
+            throw error
+        }
+    }
+
+    private func createExportTables() throws {
         let dialect = connection.dialect
         let text = dialect.bytewiseText
         try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_seen (type \(text) NOT NULL, id \(text) NOT NULL, PRIMARY KEY (type, id)) \(dialect.withoutRowID)")

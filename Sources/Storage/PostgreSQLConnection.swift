@@ -15,6 +15,9 @@ public final class PostgreSQLConnection: SQLConnection {
     private let handle: OpaquePointer
     private let lockTimeoutMilliseconds: Int
     private var prepared: [String: String] = [:]
+    private static let preparedLimit = 500
+    /// Tells statement names apart across a DEALLOCATE ALL inside a transaction's lifetime.
+    private var generation = 0
     private var inTransaction = false
     public private(set) var changes = 0
 
@@ -163,7 +166,14 @@ public final class PostgreSQLConnection: SQLConnection {
     private func preparedName(_ sql: String, types: [Oid]) throws -> String {
         let key = sql + "\u{1}" + types.map(String.init).joined(separator: ",")
         if let name = prepared[key] { return name }
-        let name = "atr_\(prepared.count + 1)"
+        // Each prepared statement holds server memory for the connection's life; SQL built with
+        // a varying number of placeholders (IN lists, search criteria) has many shapes.
+        if prepared.count >= Self.preparedLimit, !inTransaction {
+            try execute("DEALLOCATE ALL")
+            prepared = [:]
+            generation += 1
+        }
+        let name = "atr_\(prepared.count + 1)_\(generation)"
         let result = PQprepare(handle, name, Self.numberedPlaceholders(sql), Int32(types.count), types)
         defer { PQclear(result) }
         try check(result)

@@ -177,6 +177,18 @@ final class DatabaseTests: DatabaseTestCase {
         XCTAssertEqual(stored.versionId, 200)
     }
 
+    func testManyStatementShapesOnOneConnectionKeepWorking() throws {
+        let db = try open()
+        for count in 1...700 {
+            let placeholders = Array(repeating: "?", count: count).joined(separator: ", ")
+            let found = try db.connection.query("SELECT count(*) FROM resources WHERE id IN (\(placeholders))",
+                                                (0..<count).map { .text("p\($0)") }) { $0.integer(0) }
+            XCTAssertEqual(found, [0])
+        }
+        try db.writeTransaction { try db.createTask(id: "after", clientId: nil, request: [1], now: t0) }
+        XCTAssertEqual(try db.task("after")?.request, [1])
+    }
+
     func testTextIsBoundWithItsLengthSoANulNeverCutsAnId() throws {
         let db = try open()
         try db.writeTransaction { try db.createTask(id: "task-1", clientId: "a", request: Array("{}".utf8), now: t0) }

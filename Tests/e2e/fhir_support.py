@@ -58,14 +58,14 @@ _token_cache: dict[str, Any] = {"token": None, "minted": 0.0}
 def current_token() -> str | None:
     """The bearer token every request carries: `ATR_TOKEN` if the harness fixed one, else a
     token for the harness's admin client (`ATR_TEST_CLIENT`, all scopes, all Groups) minted
-    with `atrctl token` and renewed well before its 300 s lifetime ends."""
+    with `atrctl token` and renewed after 100 s, well before its 300 s lifetime ends (a loaded machine can take minutes between a mint and a use)."""
     if os.environ.get("ATR_TOKEN"):
         return os.environ["ATR_TOKEN"]
     client = os.environ.get("ATR_TEST_CLIENT")
     if not client:
         return None
     with _token_lock:
-        if _token_cache["token"] is None or time.monotonic() - _token_cache["minted"] > 200:
+        if _token_cache["token"] is None or time.monotonic() - _token_cache["minted"] > 100:
             out = subprocess.run(
                 [os.path.join(require_env("ATR_BIN"), "atrctl"), "token", "--client", client,
                  "--scope", "system/*.read system/*.write"],
