@@ -59,10 +59,8 @@ struct DatabaseCommand: ParsableCommand {
             }
             var password: String?
             if let passwordFile {
-                guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
-                    throw ValidationFailure("cannot read \(passwordFile)")
-                }
-                password = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+                guard let read = ConfigurationLoader.readPasswordFile(passwordFile) else { throw ValidationFailure("cannot read \(passwordFile)") }
+                password = read
             }
             let source = ConfigurationLoader.openDatabaseOrExit(settings, program: "atrctl")
             do {

@@ -37,8 +37,6 @@ struct DoctorChecks {
             let summary = try database.queueSummary()
             report("database", .ok, "\(settings.databaseDescription) at schema \(Database.schemaVersion); \(summary.tasksByState[.queued] ?? 0) tasks queued")
             return database
-        } catch let error as SchemaVersionError {
-            report("database", .fail, "\(settings.databaseDescription): \(error)")
         } catch {
             report("database", .fail, "\(settings.databaseDescription) cannot be used: \(error)")
         }

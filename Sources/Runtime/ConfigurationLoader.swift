@@ -73,10 +73,15 @@ public enum ConfigurationLoader {
     /// The password file's first line; nil without a file (libpq then reads `PGPASSFILE`).
     private static func databasePassword(_ settings: Settings) throws -> String? {
         guard !settings.databasePasswordFile.isEmpty else { return nil }
-        guard let data = FileManager.default.contents(atPath: settings.databasePasswordFile),
-              let text = String(data: data, encoding: .utf8) else {
+        guard let password = readPasswordFile(settings.databasePasswordFile) else {
             throw ConfigurationError(key: "Database.PasswordFile", "cannot read \(settings.databasePasswordFile)")
         }
+        return password
+    }
+
+    /// A PostgreSQL password file's first line; nil when it cannot be read.
+    public static func readPasswordFile(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else { return nil }
         return text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
     }
 

@@ -16,8 +16,6 @@ public final class PostgreSQLConnection: SQLConnection {
     private let lockTimeoutMilliseconds: Int
     private var prepared: [String: String] = [:]
     private static let preparedLimit = 500
-    /// Tells statement names apart across a DEALLOCATE ALL inside a transaction's lifetime.
-    private var generation = 0
     private var inTransaction = false
     public private(set) var changes = 0
 
@@ -171,9 +169,8 @@ public final class PostgreSQLConnection: SQLConnection {
         if prepared.count >= Self.preparedLimit, !inTransaction {
             try execute("DEALLOCATE ALL")
             prepared = [:]
-            generation += 1
         }
-        let name = "atr_\(prepared.count + 1)_\(generation)"
+        let name = "atr_\(prepared.count + 1)"
         let result = PQprepare(handle, name, Self.numberedPlaceholders(sql), Int32(types.count), types)
         defer { PQclear(result) }
         try check(result)

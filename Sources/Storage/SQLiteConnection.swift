@@ -110,9 +110,6 @@ public final class SQLiteConnection: SQLConnection {
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
-    /// The rowid of this connection's last INSERT.
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-
     /// `BEGIN IMMEDIATE` takes the write lock up front, so two writers never deadlock on an
     /// upgrade from a read lock; the busy timeout makes the second one wait.
     public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
