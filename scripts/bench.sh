@@ -7,6 +7,7 @@
 #   BENCH_DURATION  length of each wrk run (default 10s)
 #   BENCH_THREADS, BENCH_CONNECTIONS  wrk -t / -c (default 2 / 16)
 #   BENCH_ROUNDS    alternating wrk rounds per comparison, best counts (default 3)
+#   BENCH_BACKEND   both (default): also the PostgreSQL figures; sqlite: SQLite only
 #
 # 1. Export: N members (Patient, Coverage with Money fields, RelatedPerson; 1% opted out), all
 #    8 types. The stack's atr-scheduler is stopped; a kick-off over HTTPS queues the task and
@@ -17,6 +18,13 @@
 #    app (scripts/bench/hello.c, 4 threads) behind the same nginx server.
 # 3. Download: wrk on the biggest exported file through its manifest URL (secure_link +
 #    auth_request with the token) vs plain nginx static serving of the same file.
+# 4. Scheduling: the loop scheduler (RepeatPeriod 60 s): kick-off → manifest of a 100-member list,
+#    alone and while the N-member export runs.
+# 5. PostgreSQL: the SQLite database is copied with `atrctl db migrate-to-postgres` into a
+#    throwaway server (scripts/postgres.sh, var/bench/postgres), the stack restarted on it, and
+#    the N-member export and the status polls measured again. Its raw floor is psql COPYing the
+#    same rows' JSON to a file. The test server runs with fsync off, as SQLite's bench database
+#    runs with its usual settings: the figures compare the engines' read paths, not their disks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -33,6 +41,8 @@ port=9843
 [[ "$duration" =~ ^([0-9]+)(s?)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 240 ] \
     || { echo "BENCH_DURATION must be 1s…240s (tokens last 300 s)" >&2; exit 64; }
 small=$((members / 10))
+backends=${BENCH_BACKEND:-both}
+case "$backends" in both|sqlite) ;; *) echo "BENCH_BACKEND must be both or sqlite" >&2; exit 64 ;; esac
 
 export STATE_DIR="$root/var/bench"
 export BIN_DIR="$root/.build/release"
@@ -58,6 +68,7 @@ command -v wrk >/dev/null || missing+=(wrk)
 command -v sqlite3 >/dev/null || missing+=(sqlite3)
 command -v gcc >/dev/null || missing+=(gcc)
 command -v python3 >/dev/null || missing+=(python3)
+[ "$backends" = sqlite ] || ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"
     sudo=""
@@ -84,10 +95,13 @@ stop_pidfile() { # pidfile: TERM, wait up to 5 s, then KILL
 cleanup() {
     [ -n "$progress_pid" ] && kill "$progress_pid" 2>/dev/null || true
     [ -f "$run/hello.pid" ] && stop_pidfile "$run/hello.pid"
+    [ -f "$run/loop-scheduler.pid" ] && stop_pidfile "$run/loop-scheduler.pid"
     scripts/stack.sh stop >/dev/null 2>&1 || true
+    scripts/postgres.sh stop "$state/postgres" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 scripts/stack.sh stop >/dev/null 2>&1 || true   # a previous, interrupted bench run
+scripts/postgres.sh stop "$state/postgres" >/dev/null 2>&1 || true
 [ -f "$run/hello.pid" ] && stop_pidfile "$run/hello.pid"
 rm -rf "$state"
 mkdir -p "$state/data" "$run"
@@ -115,22 +129,13 @@ mkdir -p "$state/data/n$members" "$state/data/n$small"
 python3 scripts/bench/generate.py "$state/data/n$members" "$members" > "$state/data/n$members/summary.json"
 python3 scripts/bench/generate.py "$state/data/n$small" "$small" > "$state/data/n$small/summary.json"
 
-log "starting the bench stack (state in $state, port $port)"
-scripts/stack.sh start >/dev/null
-# The export is timed with `atr-scheduler --once`: stop the stack's own scheduler.
-stop_pidfile "$run/atr-scheduler.pid"
-db="$state/db/atr.sqlite"
-[ -f "$db" ] || die "no database at $db"
-ca="$state/tls/ca.pem"
-scripts/dev-client.sh "$bin" "$client" "$state/clients" "system/*.read"
-token() { "$bin/atrctl" token --client "$client" --scope "system/*.read"; }
-
 # The bench-only locations: the C hello app and plain static serving of the task files,
 # included into the rendered dev configuration before its catch-all `location /`.
 gcc -O2 -pthread -o "$state/hello" scripts/bench/hello.c -lfcgi
+mkdir -p "$state/log"
 setsid "$state/hello" "$run/hello.sock" 4 >>"$state/log/hello.log" 2>&1 < /dev/null &
 echo $! > "$run/hello.pid"
-cat > "$state/nginx/bench-locations.conf" <<NGINX
+cat > "$state/bench-locations.conf" <<NGINX
 # bench only (scripts/bench.sh): the reference points of the HTTP and download figures
 location = /hello {
     include $root/deploy/nginx/fastcgi-params.conf;
@@ -144,7 +149,16 @@ location ^~ /bench-static/ {
     default_type application/fhir+ndjson;
 }
 NGINX
-python3 - "$state/nginx/nginx.conf" "$state/nginx/bench-locations.conf" <<'PY'
+ca="$state/tls/ca.pem"
+curl_=(curl -sS --cacert "$ca")
+
+# start_bench_stack: the stack on the current settings, without its own scheduler (the export
+# is timed with `atr-scheduler --once`), with the bench locations in its nginx configuration.
+start_bench_stack() {
+    local reload_out hello_ok=""
+    scripts/stack.sh start >/dev/null
+    stop_pidfile "$run/atr-scheduler.pid"
+    python3 - "$state/nginx/nginx.conf" "$state/bench-locations.conf" <<'PY'
 import re, sys
 path, include = sys.argv[1], sys.argv[2]
 text = open(path, encoding="utf-8").read()
@@ -154,23 +168,35 @@ if not match:
 text = text[:match.start()] + f"{match.group(1)}include {include};\n\n" + text[match.start():]
 open(path, "w", encoding="utf-8").write(text)
 PY
-nginx -t -q -p "$state/nginx" -c "$state/nginx/nginx.conf"
-for _ in $(seq 1 100); do [ -S "$run/hello.sock" ] && break; sleep 0.05; done
-[ -S "$run/hello.sock" ] || die "the hello app did not start; see $state/log/hello.log"
-reload_out=$(nginx -p "$state/nginx" -c "$state/nginx/nginx.conf" -s reload 2>&1) || die "nginx reload failed: $reload_out"
-curl_=(curl -sS --cacert "$ca")
-hello_ok=""
-for _ in $(seq 1 100); do
-    if [ "$("${curl_[@]}" -o /dev/null -w '%{http_code}' "$origin/hello")" = 200 ]; then hello_ok=1; break; fi
-    sleep 0.1
-done
-[ -n "$hello_ok" ] || die "GET $origin/hello does not answer 200 after the nginx reload"
+    nginx -t -q -p "$state/nginx" -c "$state/nginx/nginx.conf"
+    for _ in $(seq 1 100); do [ -S "$run/hello.sock" ] && break; sleep 0.05; done
+    [ -S "$run/hello.sock" ] || die "the hello app did not start; see $state/log/hello.log"
+    reload_out=$(nginx -p "$state/nginx" -c "$state/nginx/nginx.conf" -s reload 2>&1) || die "nginx reload failed: $reload_out"
+    for _ in $(seq 1 100); do
+        if [ "$("${curl_[@]}" -o /dev/null -w '%{http_code}' "$origin/hello")" = 200 ]; then hello_ok=1; break; fi
+        sleep 0.1
+    done
+    [ -n "$hello_ok" ] || die "GET $origin/hello does not answer 200 after the nginx reload"
+}
+
+log "starting the bench stack (state in $state, port $port)"
+start_bench_stack
+db="$state/db/atr.sqlite"
+[ -f "$db" ] || die "no database at $db"
+scripts/dev-client.sh "$bin" "$client" "$state/clients" "system/*.read"
+token() { "$bin/atrctl" token --client "$client" --scope "system/*.read"; }
 
 # --- 1. export ----------------------------------------------------------------------------------
-floor() { # seconds for the sqlite3 CLI to dump the rows' JSON to a file
+exported_rows="FROM resources WHERE type IN ('Group','Patient','Coverage','RelatedPerson','Practitioner','PractitionerRole','Organization','Location') AND deleted=0"
+engine=sqlite
+floor() { # seconds for the engine's own client to dump the rows' JSON to a file
     local t0 t1
     t0=$(date +%s%N)
-    sqlite3 "$db" "SELECT json FROM resources WHERE type IN ('Group','Patient','Coverage','RelatedPerson','Practitioner','PractitionerRole','Organization','Location') AND deleted=0" > "$state/floor.ndjson"
+    if [ "$engine" = sqlite ]; then
+        sqlite3 "$db" "SELECT json $exported_rows" > "$state/floor.ndjson"
+    else
+        "$pg_bin/psql" -X -q -d "$pg_url" -c "COPY (SELECT convert_from(json, 'UTF8') $exported_rows) TO STDOUT" > "$state/floor.ndjson"
+    fi
     t1=$(date +%s%N)
     calc "%.4f" "($t1 - $t0) / 1e9"
 }
@@ -244,6 +270,7 @@ log "importing $members members (upserting the $small)"
 import_s=$(import_data "$state/data/n$members")
 log "exporting $members members"
 run_export big "$state/data/n$members/summary.json"
+big_export_s=$export_s
 
 big_group_bytes=$(stat -c %s "$state/data/n$members/group.ndjson")
 rm -f "$state/floor.ndjson" "$state/data/n$members/group.ndjson" "$state/data/n$small/group.ndjson"
@@ -284,21 +311,27 @@ wrk_run() {
 }
 max() { awk "BEGIN { print ($1 > $2 ? $1 : $2) }"; }
 
+# measure_status_polls LABEL: alternating wrk rounds of the hello app and of `$exportstatus` on
+# $status_url; sets hello_rps and status_rps (the best round of each).
+measure_status_polls() {
+    local label=$1 tok code round
+    tok=$(token)
+    code=$("${curl_[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$status_url")
+    [ "$code" = 200 ] || die "GET $status_url answered $code, not 200"
+    log "  $status_url vs $origin/hello"
+    hello_rps=0 status_rps=0
+    for round in $(seq 1 "$rounds"); do
+        wrk_run "$label-hello-$round" "$origin/hello"
+        hello_rps=$(max "$hello_rps" "$rps")
+        wrk_run "$label-status-$round" "$status_url" "$(token)"   # a fresh token for each run (300 s lifetime)
+        status_rps=$(max "$status_rps" "$rps")
+    done
+}
+
 # Each pair is measured in alternating rounds (the machine is shared by wrk, nginx and the
 # app); the best round of each side counts — noise only ever lowers throughput.
 log "HTTP: wrk -t$wrk_threads -c$wrk_connections -d$duration, $rounds rounds"
-
-tok=$(token)
-code=$("${curl_[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok" "$status_url")
-[ "$code" = 200 ] || die "GET $status_url answered $code, not 200"
-log "  $status_url vs $origin/hello"
-hello_rps=0 status_rps=0
-for round in $(seq 1 "$rounds"); do
-    wrk_run "hello-$round" "$origin/hello"
-    hello_rps=$(max "$hello_rps" "$rps")
-    wrk_run "status-$round" "$status_url" "$(token)"   # a fresh token for each run (300 s lifetime)
-    status_rps=$(max "$status_rps" "$rps")
-done
+measure_status_polls sqlite
 http_ratio=$(calc "%.2f" "$status_rps / $hello_rps")
 result "C libfcgi hello (4 threads) via nginx" "$hello_rps req/s" "—"
 result "\$exportstatus polls (complete task, bearer token)" "$status_rps req/s" "—"
@@ -333,7 +366,93 @@ result "static nginx: $biggest_name ($size_mb MB)" "$static_rps req/s ($static_m
 result "manifest URL (secure_link + auth_request)" "$download_rps req/s ($download_mbps MB/s)" "—"
 result "download / static (bytes/s)" "$download_ratio" "≥ 0.9 ($(verdict "$download_ratio" '>=' 0.9))"
 
+# --- 4. Scheduling: wake-up on kick-off, no waiting behind a big export ------------------------
+# The loop scheduler with RepeatPeriod 60 s (only a wake-up starts a task sooner) and the
+# default MaxParallelExports: a 100-member list's kick-off → manifest, alone and while the
+# N-member export runs.
+kickoff_group() { # GROUP TOKEN → prints the status URL
+    local headers="$state/kickoff-$1.headers" code
+    code=$("${curl_[@]}" -o "$state/kickoff-$1.json" -D "$headers" -w '%{http_code}' \
+        -H "Authorization: Bearer $2" -H 'Accept: application/fhir+json' -H 'Prefer: respond-async' \
+        "$base/Group/$1/\$davinci-data-export?_type=$types")
+    [ "$code" = 202 ] || { cat "$state/kickoff-$1.json" >&2; die "kick-off of Group/$1 answered $code, not 202"; }
+    "${util[@]}" status-url "$headers"
+}
+until_manifest() { # STATUS_URL TOKEN TIMEOUT_S → prints the seconds until the status answered 200
+    local t0 code
+    t0=$(date +%s%N)
+    while :; do
+        code=$("${curl_[@]}" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $2" "$1")
+        [ "$code" = 200 ] && break
+        [ "$code" = 202 ] || die "GET $1 answered $code during the scheduling figures"
+        [ $(( ($(date +%s%N) - t0) / 1000000000 )) -lt "$3" ] || die "no manifest at $1 after $3 s"
+        sleep 0.01
+    done
+    calc "%.3f" "($(date +%s%N) - $t0) / 1e9"
+}
+list_members=100
+mkdir -p "$state/data/list"
+python3 scripts/bench/generate.py "$state/data/list" "$list_members" bench-list > "$state/data/list/summary.json"
+import_data "$state/data/list" >/dev/null
+ATR_BulkDataExport__RepeatPeriod=60000 setsid "$bin/atr-scheduler" >>"$state/log/loop-scheduler.log" 2>&1 < /dev/null &
+echo $! > "$run/loop-scheduler.pid"
+sleep 2   # its first pass finds nothing; from here on only kick-offs wake it
+tok=$(token)
+alone_s=$(until_manifest "$(kickoff_group bench-list "$tok")" "$tok" 120)
+big_url=$(kickoff_group bench-group "$tok")
+big_task=${big_url##*_id=}
+for _ in $(seq 1 600); do
+    [ "$("$bin/atrctl" tasks show "$big_task" | sed -n 's/^state: //p')" = active ] && break
+    sleep 0.05
+done
+behind_s=$(until_manifest "$(kickoff_group bench-list "$tok")" "$tok" 300)
+big_state=$("$bin/atrctl" tasks show "$big_task" | sed -n 's/^state: //p')
+until_manifest "$big_url" "$(token)" 3600 >/dev/null
+stop_pidfile "$run/loop-scheduler.pid"
+log "scheduling: $list_members-member list alone ${alone_s} s; while the $members-member export ran (${big_state} when it was done) ${behind_s} s"
+result "kick-off → manifest, $list_members-member list, RepeatPeriod 60 s" "${alone_s} s" "≤ 1 s ($(verdict "$alone_s" '<=' 1))"
+result "the same while the $members-member export runs (it was still $big_state)" "${behind_s} s" "≤ 2 s ($(verdict "$behind_s" '<=' 2))"
+
+# --- 5. PostgreSQL: the same export and status polls --------------------------------------------
+if [ "$backends" = both ]; then
+    sqlite_export_s=$big_export_s
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+    [ -n "$pg_bin" ] || die "PostgreSQL is not installed; BENCH_BACKEND=sqlite skips it"
+    log "PostgreSQL: a throwaway server in $state/postgres"
+    pg_url=$(scripts/postgres.sh start "$state/postgres")
+    scripts/stack.sh stop >/dev/null
+    t0=$(date +%s%N)
+    "$bin/atrctl" db migrate-to-postgres --connection "$pg_url" > "$state/log/migrate.log" 2>&1 \
+        || { tail -n 20 "$state/log/migrate.log" >&2; die "atrctl db migrate-to-postgres failed"; }
+    t1=$(date +%s%N)
+    migrate_s=$(calc "%.1f" "($t1 - $t0) / 1e9")
+    python3 - "$ATR_INSTANCE_SETTINGS" "$pg_url" <<'PY'
+import json, sys
+path, url = sys.argv[1], sys.argv[2]
+settings = json.load(open(path, encoding="utf-8"))
+settings["Database"] = {"Provider": "PostgreSQL", "ConnectionString": url}
+json.dump(settings, open(path, "w", encoding="utf-8"), indent=2)
+PY
+    start_bench_stack
+    engine=postgresql
+    log "exporting $members members from PostgreSQL"
+    run_export pg "$state/data/n$members/summary.json"
+    pg_ratio=$(calc "%.2f" "$export_s / $floor_s")
+    result "PostgreSQL: export of $members members (atr-scheduler --once)" "${export_s} s" "—"
+    result "PostgreSQL: raw floor, psql COPYing the same rows' JSON" "${floor_s} s" "—"
+    result "PostgreSQL: export / raw floor ($members members)" "$pg_ratio×" "≤ 1.5× ($(verdict "$pg_ratio" '<=' 1.5))"
+    result "PostgreSQL export / SQLite export" "$(calc "%.2f" "$export_s / $sqlite_export_s")×" "—"
+    rm -f "$state/floor.ndjson"
+    result "PostgreSQL: scheduler peak RSS ($members members)" "$(calc "%.1f" "$rss_kb / 1024") MB" "—"
+    result "atrctl db migrate-to-postgres of the $members-member database" "${migrate_s} s" "—"
+    log "PostgreSQL HTTP: wrk -t$wrk_threads -c$wrk_connections -d$duration, $rounds rounds"
+    measure_status_polls pg
+    pg_http_ratio=$(calc "%.2f" "$status_rps / $hello_rps")
+    result "PostgreSQL: \$exportstatus polls (complete task, bearer token)" "$status_rps req/s (hello $hello_rps)" "—"
+    result "PostgreSQL: status polls / hello" "$pg_http_ratio" "≥ 0.5 ($(verdict "$pg_http_ratio" '>=' 0.5))"
+fi
+
 echo
-echo "ATR Export benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), $members members, $(nproc) CPUs, wrk -t$wrk_threads -c$wrk_connections -d$duration, best of $rounds rounds"
+echo "ATR Export benchmarks — $(date -u +%Y-%m-%dT%H:%M:%SZ), $members members, backends: $backends, $(nproc) CPUs, wrk -t$wrk_threads -c$wrk_connections -d$duration, best of $rounds rounds"
 "${util[@]}" table "$results"
 echo "details: $state (wrk-*.txt, *-scheduler.time, log/)"

@@ -56,11 +56,19 @@ public struct TaskFiles: Sendable {
 
     /// Removes directories of tasks that no longer have files (cancelled, expired, unknown) and
     /// temporary directories of tasks no longer being built.
-    public func removeOrphans(keeping live: Set<String>, building: Set<String>) {
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [] where entry != ".building" {
-            if !live.contains(entry) { remove("\(root)/\(entry)") }
+    /// `owners` gives the tasks with files (`live`) and those running (`building`). It is asked
+    /// after the directories are listed: a directory listed then belongs to a task that had
+    /// been claimed before, so a task claimed or published meanwhile (by another worker or node)
+    /// is in the answer and keeps its files. A published directory whose task is still active
+    /// (between `publish` and the completion's commit) is kept too.
+    public func removeOrphans(owners: () throws -> (live: Set<String>, building: Set<String>)) rethrows {
+        let published = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0 != ".building" }
+        let beingBuilt = (try? FileManager.default.contentsOfDirectory(atPath: buildingRoot)) ?? []
+        let (live, building) = try owners()
+        for entry in published where !live.contains(entry) && !building.contains(entry) {
+            remove("\(root)/\(entry)")
         }
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: buildingRoot)) ?? [] {
+        for entry in beingBuilt {
             let taskId = String(entry.prefix { $0 != "." })
             if !building.contains(taskId) { remove("\(buildingRoot)/\(entry)") }
         }

@@ -5,9 +5,11 @@ import Logging
 import Runtime
 import Storage
 
-/// One pass of the scheduler: purge what is past retention (every CleanupCheckInterval), then
-/// claim and run due tasks until none is left.
-final class SchedulerLoop {
+/// One of the scheduler's workers (`BulkDataExport.MaxParallelExports` run side by side, each
+/// with connections of its own). A pass claims and runs due tasks until none is left; the
+/// cleaning worker first purges what is past retention (every CleanupCheckInterval).
+/// Unchecked Sendable: each worker is handed to one thread and used only there.
+final class SchedulerLoop: @unchecked Sendable {
     let settings: Settings
     let database: Database
     let snapshot: Database
@@ -15,11 +17,13 @@ final class SchedulerLoop {
     let owner: String
     let files: TaskFiles
     let redactor: Redactor
+    let cleans: Bool
     private var lastCleanup: Int64?
 
-    init(settings: Settings, logger: Logger) throws {
+    init(settings: Settings, logger: Logger, cleans: Bool) throws {
         self.settings = settings
         self.logger = logger
+        self.cleans = cleans
         database = try ConfigurationLoader.openDatabase(settings)
         snapshot = try ConfigurationLoader.openDatabase(settings)
         owner = LeaseOwner(host: Self.hostName, pid: getpid(), nonce: UInt32.random(in: 0...UInt32.max)).description
@@ -30,14 +34,14 @@ final class SchedulerLoop {
     private var nowMilliseconds: Int64 { SystemClock.now().millisecondsSinceEpoch }
     private var leaseMilliseconds: Int64 { Int64(settings.bulkDataExport.leaseSeconds) * 1000 }
 
-    func runDueWork(stop: StopSignal? = nil) throws {
+    func runDueWork(signal: SchedulerSignal? = nil) throws {
         try FileManager.default.createDirectory(atPath: files.root, withIntermediateDirectories: true)
         let interval = Int64(settings.bulkDataExport.cleanupCheckIntervalSeconds) * 1000
-        if lastCleanup.map({ nowMilliseconds - $0 >= interval }) ?? true {
+        if cleans, lastCleanup.map({ nowMilliseconds - $0 >= interval }) ?? true {
             try cleanup()
             lastCleanup = nowMilliseconds
         }
-        while stop?.requested != true, let lease = try claim() {
+        while signal?.stopRequested != true, let lease = try claim() {
             run(lease)
         }
     }
@@ -144,8 +148,6 @@ final class SchedulerLoop {
         let auditCutoff = FHIRInstant(millisecondsSinceEpoch: nowMilliseconds - Int64(settings.audit.retentionSeconds) * 1000)
         let purged = try database.purgeAudit(recordedBefore: auditCutoff)
         if purged > 0 { logger.info("purged audit records past Audit.RetentionPeriod", metadata: ["count": "\(purged)"]) }
-        let live = try database.taskIdsWithFiles()
-        let building = try database.activeTaskIds()
-        files.removeOrphans(keeping: live, building: building)
+        try files.removeOrphans { (try database.taskIdsWithFiles(), try database.activeTaskIds()) }
     }
 }

@@ -121,6 +121,36 @@ public final class PostgreSQLConnection: SQLConnection {
             ?? hostMilliseconds
     }
 
+    /// Waits up to `milliseconds` for a notification on a channel this connection LISTENs to
+    /// (`relisten` runs again after a reconnect). True when one came, or when the connection was
+    /// lost and opened again: notifications may have been missed meanwhile.
+    public func awaitNotification(milliseconds: Int32, relisten: String) throws -> Bool {
+        if PQstatus(handle) != CONNECTION_OK {
+            try reconnectIfBroken()
+            try execute(relisten)
+            return true
+        }
+        if drainNotifications() { return true }
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, milliseconds)
+        guard ready > 0 else { return false }
+        guard PQconsumeInput(handle) == 1 else {
+            try reconnectIfBroken()
+            try execute(relisten)
+            return true
+        }
+        return drainNotifications()
+    }
+
+    private func drainNotifications() -> Bool {
+        var received = false
+        while let notification = PQnotifies(handle) {
+            PQfreemem(notification)
+            received = true
+        }
+        return received
+    }
+
     /// COMMIT of a transaction an error aborted answers ROLLBACK, not an error.
     private func commit() throws {
         let result = PQexec(handle, "COMMIT")

@@ -37,6 +37,7 @@ public enum DatabaseLocation: Sendable, Equatable {
 /// Everything the server stores, behind one connection. Open one per thread or process.
 public final class Database {
     public let connection: any SQLConnection
+    public let location: DatabaseLocation
     /// References given as absolute URLs under this base count as local.
     public let baseURL: String
 
@@ -50,6 +51,7 @@ public final class Database {
             connection = try PostgreSQLConnection(connectionString: connectionString, password: password,
                                                   lockTimeoutMilliseconds: busyTimeoutMilliseconds)
         }
+        self.location = location
         self.baseURL = baseURL
     }
 

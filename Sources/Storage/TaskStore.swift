@@ -43,6 +43,7 @@ extension Database {
             "INSERT INTO tasks (id, client_id, state, request, created_at, progress) VALUES (?, ?, 'queued', ?, ?, 'queued')",
             [.text(id), clientId.map(SQLValue.text) ?? .null, .blob(request), .instant(now)]
         )
+        try announceQueuedTask()
     }
 
     /// Tasks of `clientId` (nil: those started with SMART off) that are queued or running.
@@ -76,7 +77,8 @@ extension Database {
         }
     }
 
-    /// Claims the oldest queued task, or an active one whose scheduler died: its lease ran out,
+    /// Claims a queued task (of the client with the fewest exports running; the oldest of that
+    /// client's), or an active one whose scheduler died: its lease ran out,
     /// or `isDead` says its owner (a process of this host) no longer runs. A task that has used
     /// up `retryLimit` retries is failed instead of claimed again. Returns nil when nothing is due.
     public func claimTask(owner: String, nowMilliseconds: Int64, leaseMilliseconds: Int64, retryLimit: Int,
@@ -90,13 +92,20 @@ extension Database {
             ) { ($0.text(0) ?? "", $0.text(1) ?? "") }.filter { isDead($0.1) }.map(\.0)
             while true {
                 let placeholders = Array(repeating: "?", count: abandoned.count).joined(separator: ", ")
+                // Fair between clients: the client with the fewest exports running goes first, so
+                // one client's many queued exports never hold back another's one; oldest first
+                // within that.
                 let candidate = try connection.query(
                     """
-                    SELECT id, attempts FROM tasks
+                    SELECT id, attempts FROM tasks AS waiting
                     WHERE state = 'queued' OR (state = 'active' AND (lease_expires_at < ?\(abandoned.isEmpty ? "" : " OR id IN (\(placeholders))")))
-                    ORDER BY created_at, id LIMIT 1 \(connection.backend == .postgresql ? "FOR UPDATE SKIP LOCKED" : "")
+                    ORDER BY (SELECT count(*) FROM tasks AS running
+                              WHERE running.state = 'active' AND running.lease_expires_at >= ?
+                                AND coalesce(running.client_id, '') = coalesce(waiting.client_id, '')),
+                             created_at, id
+                    LIMIT 1 \(connection.backend == .postgresql ? "FOR UPDATE SKIP LOCKED" : "")
                     """,
-                    [.integer(nowMilliseconds)] + abandoned.map { .text($0) }
+                    [.integer(nowMilliseconds)] + abandoned.map { .text($0) } + [.integer(nowMilliseconds)]
                 ) { ($0.text(0) ?? "", Int($0.integer(1))) }.first
                 guard let (id, attempts) = candidate else { return nil }
                 if attempts > retryLimit {

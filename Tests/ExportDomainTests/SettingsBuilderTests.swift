@@ -34,6 +34,14 @@ final class SettingsBuilderTests: XCTestCase {
         XCTAssertEqual(settings.basePath, "/r4")
     }
 
+    func testParallelExportsDefaultToTheCores() throws {
+        XCTAssertEqual(try build().bulkDataExport.parallelExports(cores: 2), 2)
+        XCTAssertEqual(try build().bulkDataExport.parallelExports(cores: 0), 1)
+        XCTAssertEqual(try build(#"{"BulkDataExport": {"MaxParallelExports": 3}}"#).bulkDataExport.parallelExports(cores: 2), 3)
+        assertError(#"{"BulkDataExport": {"MaxParallelExports": -1}}"#, key: "BulkDataExport.MaxParallelExports")
+        assertError(#"{"BulkDataExport": {"MaxParallelExports": 1000}}"#, key: "BulkDataExport.MaxParallelExports")
+    }
+
     func testRedactionsReplaceDefaults() throws {
         let settings = try build(#"{"ResourceRedactionOptions": {"Redactions": {"mine": {"FhirVersions": ["Fhir4.0"], "OmitElements": ["Patient.name"]}}}}"#)
         XCTAssertEqual(settings.redactions, ["mine": try .init(fhirVersions: ["Fhir4.0"], omitElements: ["Patient.name"])])

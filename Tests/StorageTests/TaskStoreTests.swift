@@ -11,10 +11,10 @@ final class TaskStoreTests: DatabaseTestCase {
 
     private func request(group: String) -> [UInt8] { Array(#"{"groupId":"\#(group)","types":[]}"#.utf8) }
 
-    private func queue(_ db: Database, _ ids: [String], group: String = "g1", at time: Int64? = nil) throws {
+    private func queue(_ db: Database, _ ids: [String], group: String = "g1", client: String = "a", at time: Int64? = nil) throws {
         for (offset, id) in ids.enumerated() {
             let now = FHIRInstant(millisecondsSinceEpoch: (time ?? t0) + Int64(offset))
-            try db.writeTransaction { try db.createTask(id: id, clientId: "a", request: request(group: group), now: now) }
+            try db.writeTransaction { try db.createTask(id: id, clientId: client, request: request(group: group), now: now) }
         }
     }
 
@@ -51,6 +51,30 @@ final class TaskStoreTests: DatabaseTestCase {
         let summary = try db.queueSummary()
         XCTAssertEqual(summary.tasksByState, [.complete: 1, .active: 1])
         XCTAssertNil(summary.oldestQueuedAt)
+    }
+
+    func testClaimsAreFairBetweenClients() throws {
+        let db = try open()
+        try queue(db, ["a1", "a2", "a3"], client: "a", at: t0)
+        try queue(db, ["b1"], client: "b", at: t0 + 100)
+        try queue(db, ["n1"], client: "", at: t0 + 200)
+        try db.connection.run("UPDATE tasks SET client_id = NULL WHERE id = 'n1'")  // SMART off
+        XCTAssertEqual(try claim(db, owner: "w1")?.taskId, "a1", "nobody runs anything: the oldest")
+        XCTAssertEqual(try claim(db, owner: "w2")?.taskId, "b1", "a runs one, b none: b's although a's are older")
+        XCTAssertEqual(try claim(db, owner: "w3")?.taskId, "n1", "the tasks without a client count as one client")
+        XCTAssertEqual(try claim(db, owner: "w4")?.taskId, "a2", "everyone runs one: the oldest")
+        XCTAssertEqual(try claim(db, owner: "w5")?.taskId, "a3")
+        XCTAssertNil(try claim(db, owner: "w6"))
+    }
+
+    func testAKickOffWakesTheQueueListeners() throws {
+        let db = try open()
+        let listeners = try [db.makeQueueListener(), db.makeQueueListener()]
+        for listener in listeners { XCTAssertFalse(try listener.wait(milliseconds: 50), "nothing queued yet") }
+        let other = try Database(location: location, busyTimeoutMilliseconds: 1000, baseURL: "https://example.org/fhir")
+        try queue(other, ["t1"])
+        for listener in listeners { XCTAssertTrue(try listener.wait(milliseconds: 5000), "every listener hears a kick-off") }
+        for listener in listeners { XCTAssertFalse(try listener.wait(milliseconds: 50), "one kick-off wakes once") }
     }
 
     func testALapsedLeaseIsTakenOverAndTheOldHolderLosesIt() throws {

@@ -111,6 +111,13 @@ public struct BulkDataExportSettings: Sendable, Equatable {
     /// Status polls in a row sooner than the advertised `Retry-After` that are still answered;
     /// the next early one is a 429 + Retry-After.
     public var earlyPollsAllowed: Int
+    /// Exports one atr-scheduler runs at once; 0: as many as the host has CPU cores.
+    public var maxParallelExports: Int
+
+    /// `maxParallelExports` resolved against the host's `cores`.
+    public func parallelExports(cores: Int) -> Int {
+        maxParallelExports > 0 ? maxParallelExports : max(1, cores)
+    }
 
     /// When the files of a task that finished at `finishedAt` (ms since the epoch) are purged:
     /// `FileRetentionPeriod` later. The scheduler's cleanup purges every task past this point

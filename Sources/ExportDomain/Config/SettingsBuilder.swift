@@ -131,7 +131,8 @@ public enum SettingsBuilder {
             maxActiveTasksPerClient: try reader.integer("BulkDataExport.MaxActiveTasksPerClient", in: 1...100_000),
             maxPatients: try reader.integer("BulkDataExport.MaxPatients", in: 1...1_000_000),
             maxGroupMembers: try reader.integer("BulkDataExport.MaxGroupMembers", in: 1...Int.max),
-            earlyPollsAllowed: try reader.integer("BulkDataExport.EarlyPollsAllowed", in: 0...Int.max)
+            earlyPollsAllowed: try reader.integer("BulkDataExport.EarlyPollsAllowed", in: 0...Int.max),
+            maxParallelExports: try reader.integer("BulkDataExport.MaxParallelExports", in: 0...256)
         )
         let storageType = try reader.string("TaskFileManagement.StorageService.StorageType")
         guard storageType == "LocalFile" else {

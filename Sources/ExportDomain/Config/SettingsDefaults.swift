@@ -26,7 +26,8 @@ extension Settings {
         "MaxActiveTasksPerClient": 10,
         "MaxPatients": 1000,
         "MaxGroupMembers": 2000000,
-        "EarlyPollsAllowed": 5
+        "EarlyPollsAllowed": 5,
+        "MaxParallelExports": 0
       },
       "TaskFileManagement": {
         "StorageService": { "StorageType": "LocalFile", "StoragePath": "var/tasks" }
