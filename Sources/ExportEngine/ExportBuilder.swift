@@ -44,9 +44,10 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         errors = request.ignored.map { OperationOutcome.single(severity: .information, code: .informational, diagnostics: $0) }
         let groupKey = ResourceKey(type: "Group", id: request.groupId)
         // Read piece by piece: an ATR list can be hundreds of MB.
-        guard let group = try snapshot.group(groupKey) else {
+        guard let stored = try snapshot.group(groupKey) else {
             throw ExportFailure(reason: .groupGone(group: "\(groupKey)"))
         }
+        let group = GroupWindow(stored)
         // A failed blob read yields zeros, which stop the scan or land in the Group's file: the
         // storage error is what ends the task (and its files are never published).
         do {
@@ -58,7 +59,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         return errors
     }
 
-    private func exportMembersAndGroup(_ groupKey: ResourceKey, _ group: Source.Group) throws {
+    private func exportMembersAndGroup(_ groupKey: ResourceKey, _ group: GroupWindow) throws {
         guard let scan = ResourceScan(group) else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
         let requested = requestedPatients()
         if let since = request.since { try noteEarlierMembers(groupKey, at: since) }
@@ -186,8 +187,9 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// Notes the members of the Group as it stood at `since`. Without that version (the Group
     /// is newer, or the version was pruned) nobody was a member then: every member is new.
     private func noteEarlierMembers(_ groupKey: ResourceKey, at since: FHIRInstant) throws {
-        guard let earlier = try snapshot.group(groupKey, at: since), let scan = ResourceScan(earlier),
-              let members = scan.value("member") else { return }
+        guard let stored = try snapshot.group(groupKey, at: since) else { return }
+        let earlier = GroupWindow(stored)
+        guard let scan = ResourceScan(earlier), let members = scan.value("member") else { return }
         let atrGroup = ATRMembership.isATRGroup(ATRMembership.metaAndExtensions(scan, earlier))
         _ = try ResourceScan.forEachElement(in: earlier, array: members) { range in
             guard case .object(let element)? = try? JSONParser.parse(earlier.bytes(range)),
@@ -242,11 +244,16 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
 
     // MARK: Additional resources
 
-    private func followReferences<Bytes: ByteSource>(of type: ResourceType, _ json: Bytes, depth: Int) throws {
+    /// Not generic over the bytes: called from the generic engine with a generic argument, the
+    /// scan would not be specialised.
+    private func followReferences(of type: ResourceType, _ json: [UInt8], depth: Int) throws {
         guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }
-        for key in ExportReferences.additionalReferences(type: type, json: json, baseURL: settings.publicBaseURL) {
-            try exportAdditional(key, depth: depth)
-        }
+        try followReferences(ExportReferences.additionalReferences(type: type, json: json, baseURL: settings.publicBaseURL), depth: depth)
+    }
+
+    private func followReferences(_ keys: [ResourceKey], depth: Int) throws {
+        guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }
+        for key in keys { try exportAdditional(key, depth: depth) }
     }
 
     /// A referenced Practitioner, PractitionerRole, Organization or Location of a requested
@@ -270,8 +277,10 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// array is copied element by element, never parsed as a whole; when neither `_elements`
     /// nor redaction touches the Group, the pieces go straight to the file, so a big list is
     /// never copied in memory.
-    private func exportGroup(_ group: Source.Group, redactionMayChange: Bool, optedOut: Set<String>) throws {
-        try followReferences(of: "Group", group, depth: 1)
+    private func exportGroup(_ group: GroupWindow, redactionMayChange: Bool, optedOut: Set<String>) throws {
+        if settings.bulkDataExport.additionalResourcesMaxRecursionDepth >= 1 {
+            try followReferences(ExportReferences.additionalReferences(type: "Group", json: group, baseURL: settings.publicBaseURL), depth: 1)
+        }
         guard inWindow(group.lastUpdated) else { return }
         let subsetByElements = request.elements.contains { $0.type == nil || $0.type == "Group" }
         var pieces = LinePieces(group)
@@ -292,7 +301,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     }
 
     /// The stored Group's bytes, in order, minus opted-out members, plus the SUBSETTED tag.
-    private func subsettedGroup(_ group: Source.Group, optedOut: Set<String>) throws -> LinePieces<Source.Group> {
+    private func subsettedGroup(_ group: GroupWindow, optedOut: Set<String>) throws -> LinePieces<GroupWindow> {
         guard let scan = ResourceScan(group) else { throw ExportFailure(reason: .groupMalformed(group: "Group/\(request.groupId)")) }
         var pieces = LinePieces(group)
         pieces.literal("{")

@@ -1,0 +1,41 @@
+import ExportDomain
+import XCTest
+@testable import ExportEngine
+
+/// The engine's concrete window over a stored Group answers exactly what the Group does, at
+/// window edges, backwards and past the end.
+final class GroupWindowTests: XCTestCase {
+    private let size = GroupWindow.windowSize * 2 + 12_345
+    private lazy var stored: [UInt8] = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+    private lazy var window = GroupWindow(InMemoryGroup(bytes: stored, lastUpdated: FHIRInstant(millisecondsSinceEpoch: 7)))
+
+    func testBytesForwardBackwardAndAcrossEdges() {
+        let edge = GroupWindow.windowSize
+        for index in [0, 1, edge - 1, edge, edge + 1, 5, size - 1, edge * 2, 3, size - 2] {
+            XCTAssertEqual(window.byte(at: index), stored[index], "byte \(index)")
+        }
+        for range in [0..<10, (edge - 5)..<(edge + 5), (size - 100)..<size, 17..<(edge * 2 + 3), 0..<0] {
+            XCTAssertEqual(window.bytes(range), Array(stored[range]), "bytes \(range)")
+            var pieces: [UInt8] = []
+            window.forEachPiece(of: range) { pieces.append(contentsOf: $0) }
+            XCTAssertEqual(pieces, Array(stored[range]), "pieces \(range)")
+        }
+        XCTAssertEqual(window.count, size)
+        XCTAssertEqual(window.lastUpdated, FHIRInstant(millisecondsSinceEpoch: 7))
+        XCTAssertNil(window.readFailure)
+    }
+
+    func testAScanOverTheWindowFindsWhatTheStoredBytesHold() throws {
+        let members = (0..<30_000).map { #"{"entity":{"reference":"Patient/p\#($0)"}}"# }
+        let json = Array(#"{"resourceType":"Group","id":"g","member":[\#(members.joined(separator: ","))],"active":true}"#.utf8)
+        XCTAssertGreaterThan(json.count, GroupWindow.windowSize, "crosses a window edge")
+        let window = GroupWindow(InMemoryGroup(bytes: json, lastUpdated: FHIRInstant(millisecondsSinceEpoch: 0)))
+        let scan = try XCTUnwrap(ResourceScan(window))
+        XCTAssertEqual(scan.properties.map(\.key), ["resourceType", "id", "member", "active"])
+        var seen: [String] = []
+        XCTAssertTrue(ResourceScan.forEachElement(in: window, array: try XCTUnwrap(scan.value("member"))) { range in
+            seen.append(String(decoding: window.bytes(range), as: UTF8.self))
+        })
+        XCTAssertEqual(seen, members)
+    }
+}
