@@ -173,7 +173,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             guard try snapshot.markExported(key) else { return }
             try emit(key.type, row.json)
         }
-        try followReferences(of: key.type, row.json, depth: 1)
+        try followReferences(depth: 1) { ExportReferences.additionalReferences(type: key.type, json: row.json, baseURL: $0) }
     }
 
     private func inWindow(_ lastUpdated: FHIRInstant) -> Bool {
@@ -244,16 +244,12 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
 
     // MARK: Additional resources
 
-    /// Not generic over the bytes: called from the generic engine with a generic argument, the
-    /// scan would not be specialised.
-    private func followReferences(of type: ResourceType, _ json: [UInt8], depth: Int) throws {
+    /// `references` (given the base URL) is only scanned within the depth limit. Its callers
+    /// name concrete bytes (`[UInt8]`, `GroupWindow`): a scan over a generic argument of this
+    /// generic engine would not be specialised.
+    private func followReferences(depth: Int, _ references: (String) -> [ResourceKey]) throws {
         guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }
-        try followReferences(ExportReferences.additionalReferences(type: type, json: json, baseURL: settings.publicBaseURL), depth: depth)
-    }
-
-    private func followReferences(_ keys: [ResourceKey], depth: Int) throws {
-        guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }
-        for key in keys { try exportAdditional(key, depth: depth) }
+        for key in references(settings.publicBaseURL) { try exportAdditional(key, depth: depth) }
     }
 
     /// A referenced Practitioner, PractitionerRole, Organization or Location of a requested
@@ -268,7 +264,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         if try snapshot.markExported(key) {
             try emit(key.type, row.json)
         }
-        try followReferences(of: key.type, row.json, depth: depth + 1)
+        try followReferences(depth: depth + 1) { ExportReferences.additionalReferences(type: key.type, json: row.json, baseURL: $0) }
     }
 
     // MARK: The Group
@@ -278,9 +274,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// nor redaction touches the Group, the pieces go straight to the file, so a big list is
     /// never copied in memory.
     private func exportGroup(_ group: GroupWindow, redactionMayChange: Bool, optedOut: Set<String>) throws {
-        if settings.bulkDataExport.additionalResourcesMaxRecursionDepth >= 1 {
-            try followReferences(ExportReferences.additionalReferences(type: "Group", json: group, baseURL: settings.publicBaseURL), depth: 1)
-        }
+        try followReferences(depth: 1) { ExportReferences.additionalReferences(type: "Group", json: group, baseURL: $0) }
         guard inWindow(group.lastUpdated) else { return }
         let subsetByElements = request.elements.contains { $0.type == nil || $0.type == "Group" }
         var pieces = LinePieces(group)
