@@ -269,14 +269,28 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
 
     // MARK: The Group
 
-    /// The Group as stored, without opted-out members (then tagged SUBSETTED). The member
-    /// array is copied element by element, never parsed as a whole; when neither `_elements`
-    /// nor redaction touches the Group, the pieces go straight to the file, so a big list is
-    /// never copied in memory.
+    /// The Group as stored, without opted-out members, subset by `_elements` and redacted (then
+    /// tagged SUBSETTED). Unchanged, it is copied from the stored bytes; changed, GroupLine
+    /// writes it in two passes over them, member by member, so a big list is never in memory
+    /// whole — unless a redaction must see the whole resource (see GroupLine).
     private func exportGroup(_ group: GroupWindow, redactionMayChange: Bool, optedOut: Set<String>) throws {
         try followReferences(depth: 1) { ExportReferences.additionalReferences(type: "Group", json: group, baseURL: $0) }
         guard inWindow(group.lastUpdated) else { return }
         let subsetByElements = request.elements.contains { $0.type == nil || $0.type == "Group" }
+        func writeStored() throws {
+            try output.write(type: "Group", length: group.count) { writer in try group.forEachPiece(of: 0..<group.count) { try writer.append($0) } }
+            try countWritten()
+        }
+        if optedOut.isEmpty && !subsetByElements && !redactionMayChange { return try writeStored() }
+        if let scan = ResourceScan(group),
+           let line = GroupLine(group: group, properties: scan.properties,
+                                kept: subsetByElements ? Subsetting.keptElements(type: "Group", selectors: request.elements) : nil,
+                                redactor: redactionMayChange ? redactor : nil, optedOut: optedOut, baseURL: settings.publicBaseURL) {
+            guard line.changed else { return try writeStored() }
+            try output.write(type: "Group", length: line.length) { writer in try line.write { try writer.append($0) } }
+            return try countWritten()
+        }
+        // What GroupLine cannot do on bytes: the Group assembled, then `_elements` and redaction on the whole.
         var pieces = LinePieces(group)
         if optedOut.isEmpty {
             pieces.stored(0..<group.count)

@@ -324,7 +324,7 @@ final class FHIRPathEvaluator {
     }
 
     /// The type of `$this is T`, `is(T)`, `$this.is(T)` criteria.
-    private static func thisTypeTest(_ criteria: FHIRPathNode) -> FHIRPathTypeSpecifier? {
+    static func thisTypeTest(_ criteria: FHIRPathNode) -> FHIRPathTypeSpecifier? {
         switch criteria.kind {
         case .typeOperator(let operand, true, let type):
             if case .this = operand.kind { return type }

@@ -38,6 +38,8 @@ public struct Redactor: Sendable {
     let expressions: [FHIRPathExpression]
     /// Per resource type name.
     let plans: [String: Plan]
+    /// The redaction on bytes, when every expression has a streamable form.
+    let streaming: StreamingRedaction?
 
     /// A redactor without expressions.
     public static let inactive = Redactor(isActive: false, expressions: [], plans: [:])
@@ -46,7 +48,11 @@ public struct Redactor: Sendable {
         self.isActive = isActive
         self.expressions = expressions
         self.plans = plans
+        streaming = isActive ? StreamingRedaction(expressions) : nil
     }
+
+    /// Whether resources are redacted on their bytes (see StreamingRedaction.swift).
+    public var redactsOnBytes: Bool { streaming != nil }
 
     /// Compiles the `OmitElements` expressions of a redaction entry. The redaction applies to
     /// R4 only when `fhirVersions` contains "Fhir4.0"; otherwise the redactor is inactive (its
@@ -155,12 +161,48 @@ public struct Redactor: Sendable {
         }
     }
 
+    /// What redaction does to one part of a resource read in parts (a big Group): a top-level
+    /// property's value, or one item of a top-level array property.
+    public enum PartOutcome: Equatable, Sendable {
+        case unchanged
+        case replaced([UInt8])
+        /// The property (or the item) goes. When every item of an array goes, the property goes.
+        case removed
+        /// This part cannot be decided alone (companions, escaped keys, or a redaction that does
+        /// not work on bytes): redact the whole resource.
+        case needsTree
+    }
+
+    /// Redacts one part of a resource of `type` on its bytes (see StreamingRedaction.swift).
+    /// The caller adds the SUBSETTED tag when any part changed, drops an array property whose
+    /// items all went, and redacts the whole resource instead when a part that changed has a
+    /// `_name` companion among the resource's properties.
+    public func redactPart(type: ResourceType, key: String, value: [UInt8], isArrayItem: Bool) -> PartOutcome {
+        guard isActive else { return .unchanged }
+        if case .never? = plans[type.rawValue] { return .unchanged }
+        guard let streaming, let rootType = R4Model.graph.ids[type.rawValue] else { return .needsTree }
+        return streaming.redactPart(rootType: rootType, key: key, value: value, isArrayItem: isArrayItem)
+    }
+
     /// Redacts one stored resource.
     /// - Returns: nil when nothing is removed (write the stored bytes unchanged); otherwise the
     ///   redacted resource as compact JSON with the SUBSETTED tag.
     /// - Throws: `JSONSyntaxError` for bytes that are not a JSON object, or
     ///   `FHIRPathError` (stage `evaluation`) when an expression cannot be evaluated on this resource.
     public func redact(type: ResourceType, json: [UInt8]) throws -> [UInt8]? {
+        if isUnchangedWithoutParsing(type: type, json: json) { return nil }
+        if let streaming, let rootType = R4Model.graph.ids[type.rawValue] {
+            switch streaming.redact(json, rootType: rootType) {
+            case .unchanged: return nil
+            case .redacted(let bytes): return bytes
+            case .needsTree: break
+            }
+        }
+        return try redactByTree(type: type, json: json)
+    }
+
+    /// The general path: parse, evaluate the expressions, remove, serialise.
+    func redactByTree(type: ResourceType, json: [UInt8]) throws -> [UInt8]? {
         if isUnchangedWithoutParsing(type: type, json: json) { return nil }
         guard case .object(let resource) = try JSONParser.parse(json) else {
             throw JSONSyntaxError(offset: 0, message: "a resource must be a JSON object")

@@ -42,15 +42,7 @@ public enum Subsetting {
     /// removed, the result carries the `SUBSETTED` tag and `changed` is true. Key order is kept.
     public static func applyElements(_ resource: JSONObject, selectors: [ElementSelector]) -> (JSONObject, changed: Bool) {
         let type = resource["resourceType"]?.stringValue.map(ResourceType.init(rawValue:))
-        var keep = Set<String>()
-        var applies = false
-        for selector in selectors where selector.type == nil || selector.type == type {
-            applies = true
-            keep.insert(selector.element)
-        }
-        guard applies else { return (resource, false) }
-        keep.formUnion(alwaysKeptElements)
-        if let type { keep.formUnion(R4MandatoryElements.elements(of: type)) }
+        guard let keep = keptElements(type: type, selectors: selectors) else { return (resource, false) }
         var result = JSONObject(minimumCapacity: resource.count)
         var changed = false
         for (key, value) in resource {
@@ -64,6 +56,21 @@ public enum Subsetting {
         guard changed else { return (resource, false) }
         addSubsettedTag(&result)
         return (result, true)
+    }
+
+    /// The root element names `_elements` keeps in a resource of `type` (a kept name keeps its
+    /// `_name` companion too); nil when no selector applies to the type, so nothing is removed.
+    public static func keptElements(type: ResourceType?, selectors: [ElementSelector]) -> Set<String>? {
+        var keep = Set<String>()
+        var applies = false
+        for selector in selectors where selector.type == nil || selector.type == type {
+            applies = true
+            keep.insert(selector.element)
+        }
+        guard applies else { return nil }
+        keep.formUnion(alwaysKeptElements)
+        if let type { keep.formUnion(R4MandatoryElements.elements(of: type)) }
+        return keep
     }
 
     /// A Group search's `_summary=true` form of a stored Group: every element but `member`,

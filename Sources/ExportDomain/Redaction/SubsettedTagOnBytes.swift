@@ -1,0 +1,73 @@
+// SubsettedTagOnBytes.swift
+//
+// `Subsetting.addSubsettedTag` for a resource held as compact JSON bytes (the streaming
+// redaction's output): only the root's `meta` is parsed and serialised again; every other
+// member is copied. The placement is the tree version's: into `meta.tag`, or a new `meta`
+// right after `id` (after `resourceType` when there is no `id`, else first).
+
+enum SubsettedTagOnBytes {
+    /// The resource with the tag, or nil when the bytes are not a JSON object this can read.
+    static func adding(to json: [UInt8]) -> [UInt8]? {
+        json.withUnsafeBytes { buffer -> [UInt8]? in
+            var scanner = ResourceScan.Scanner(buffer)
+            scanner.skipWhitespace()
+            guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+            var members: [(key: Range<Int>, member: Range<Int>, value: Range<Int>)] = []
+            scanner.skipWhitespace()
+            if !scanner.consume(UInt8(ascii: "}")) {
+                while true {
+                    let start = scanner.position
+                    guard let key = scanner.stringRange() else { return nil }
+                    scanner.skipWhitespace()
+                    guard scanner.consume(UInt8(ascii: ":")) else { return nil }
+                    scanner.skipWhitespace()
+                    let valueStart = scanner.position
+                    guard scanner.skipValue() else { return nil }
+                    members.append(((key.lowerBound + 1)..<(key.upperBound - 1), start..<scanner.position, valueStart..<scanner.position))
+                    scanner.skipWhitespace()
+                    if scanner.consume(UInt8(ascii: ",")) { scanner.skipWhitespace(); continue }
+                    guard scanner.consume(UInt8(ascii: "}")) else { return nil }
+                    break
+                }
+            }
+            func index(of name: String) -> Int? {
+                members.firstIndex { buffer[$0.key].elementsEqual(name.utf8) }
+            }
+            let metaIndex = index(of: "meta")
+            var probe = JSONObject()
+            if let metaIndex, buffer[members[metaIndex].value.lowerBound] == UInt8(ascii: "{") {
+                guard let meta = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: buffer[members[metaIndex].value])) else { return nil }
+                probe["meta"] = meta
+            }
+            let hadTag = Subsetting.hasSubsettedTag(probe)
+            if hadTag { return json }
+            let keptMeta = probe["meta"] != nil
+            Subsetting.addSubsettedTag(&probe)
+            guard let meta = probe["meta"] else { return nil }
+            let metaMember = Array(#""meta":"#.utf8) + meta.serialized()
+
+            var pieces: [[UInt8]] = []
+            for (i, member) in members.enumerated() {
+                if i == metaIndex {
+                    if keptMeta { pieces.append(metaMember) }
+                    continue
+                }
+                pieces.append(Array(buffer[member.member]))
+            }
+            if !keptMeta {
+                let remaining = members.enumerated().filter { $0.offset != metaIndex }.map(\.element)
+                let anchor = remaining.firstIndex { buffer[$0.key].elementsEqual("id".utf8) }
+                    ?? remaining.firstIndex { buffer[$0.key].elementsEqual("resourceType".utf8) } ?? -1
+                pieces.insert(metaMember, at: anchor + 1)
+            }
+            var result: [UInt8] = [UInt8(ascii: "{")]
+            result.reserveCapacity(json.count + 128)
+            for (i, piece) in pieces.enumerated() {
+                if i > 0 { result.append(UInt8(ascii: ",")) }
+                result.append(contentsOf: piece)
+            }
+            result.append(UInt8(ascii: "}"))
+            return result
+        }
+    }
+}
