@@ -127,19 +127,22 @@ extension FHIRService {
                 : String((task.progress ?? task.state.rawValue).prefix(99))
             return HTTPResponse(status: 202, headers: [HTTPHeader("X-Progress", progress), HTTPHeader("Retry-After", String(retryAfter))])
         case .complete:
-            guard let manifest = task.storedManifest else {
-                throw FHIRError(status: 500, code: .exception, "The manifest of task '\(taskId)' is unreadable")
+            let now = environment.now()
+            let body = try renderedManifests.body(taskId: taskId, now: now) {
+                guard let manifest = task.storedManifest else {
+                    throw FHIRError(status: 500, code: .exception, "The manifest of task '\(taskId)' is unreadable")
+                }
+                let signer = FileURLSigner(secret: settings.signedURLSecret, lifetimeSeconds: settings.signedURLLifetimeSeconds,
+                                           origin: settings.publicBase.origin)
+                return manifest.rendered(taskId: taskId, signer: signer, requiresAccessToken: settings.bulkDataExport.requiresAccessToken,
+                                         now: now).serialized()
             }
-            let signer = FileURLSigner(secret: settings.signedURLSecret, lifetimeSeconds: settings.signedURLLifetimeSeconds,
-                                       origin: settings.publicBase.origin)
-            let body = manifest.rendered(taskId: taskId, signer: signer, requiresAccessToken: settings.bulkDataExport.requiresAccessToken,
-                                         now: environment.now())
             var headers = [HTTPHeader("Content-Type", "application/json")]
             // Bulk Data: the server may say when the files go; they are purged after the retention period.
             if let finishedAt = task.finishedAt {
                 headers.append(HTTPHeader("Expires", settings.bulkDataExport.filesExpire(finishedAt: finishedAt).httpDate))
             }
-            return HTTPResponse(status: 200, headers: headers, body: body.serialized())
+            return HTTPResponse(status: 200, headers: headers, body: body)
         case .failed:
             throw FailedTaskOutcome(stored: task.outcome)
         case .cancelled:

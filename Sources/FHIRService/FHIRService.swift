@@ -13,6 +13,7 @@ public final class FHIRService {
     let logger: Logger
     let pollPacer: PollPacer
     let metrics: ServiceMetrics
+    let renderedManifests = RenderedManifests()
 
     public init(settings: Settings, database: Database, security: SecurityContext,
                 environment: ServiceEnvironment = .live, pollPacer: PollPacer = .processWide,
