@@ -71,7 +71,9 @@ faults:
 chaos: build
 	FAULTS_MODE=long scripts/faults.sh
 
-## bench: performance figures of the README's "Performance" section (own stack in var/bench, port 9843); BENCH_MEMBERS=100000 for the big run
+## bench: performance figures of the README's "Performance" section (own stack in var/bench, port 9843); BENCH_MEMBERS=100000
+## for the big run, BENCH_LARGE=1 for the 1M-member run the goals are set for; merges the export figures into
+## docs/bench-points.tsv and redraws docs/bench-export.png (BENCH_POINTS= : not recorded); options in scripts/bench.sh
 bench: build-release
 	scripts/bench.sh
 

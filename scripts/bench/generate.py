@@ -7,7 +7,8 @@ Writes DIR/resources.ndjson (provider directory, then per member a Patient, a Co
 Money fields — an extension valueMoney and costToBeneficiary valueMoney — and a RelatedPerson;
 every 100th member also a global opt-out Consent: deny without the provider-access extension)
 and DIR/group.ndjson (the ATR Group, loaded last so its members exist). Prints a JSON summary:
-expected resource counts per type of a full 8-type export.
+expected resource counts per type of a full 8-type export, and the resources written (imported).
+Streams: memory does not grow with MEMBERS (1M members: about 2.3 GB of resources, a 0.5 GB Group).
 
 Shaped after the e2e generator (Tests/e2e/export_support.py `generate_atr_group`), with
 resources of realistic size and the ATR member extensions (coverageReference,
@@ -172,13 +173,16 @@ def main() -> int:
     group_id = sys.argv[3] if len(sys.argv) == 4 else "bench-group"
     os.makedirs(directory, exist_ok=True)
     orgs, practs = directory_sizes(members)
-    opted_out = sum(1 for n in range(members) if n % OPT_OUT_EVERY == OPT_OUT_EVERY - 1)
+    opted_out = members // OPT_OUT_EVERY   # n % OPT_OUT_EVERY == OPT_OUT_EVERY - 1
+    written = 0
     with open(os.path.join(directory, "resources.ndjson"), "w", encoding="utf-8") as out:
         for resource in provider_directory(members):
             out.write(dumps(resource) + "\n")
+            written += 1
         for n in range(members):
             for resource in member_resources(n, members):
                 out.write(with_money(dumps(resource)) + "\n")
+                written += 1
     with open(os.path.join(directory, "group.ndjson"), "w", encoding="utf-8") as out:
         head = dumps({"resourceType": "Group", "id": group_id,
                       "meta": {"profile": [ATR_GROUP_PROFILE]},
@@ -204,6 +208,8 @@ def main() -> int:
             "Organization": orgs + 1, "Location": orgs,
         },
         "consents": opted_out,
+        # Every resource of resources.ndjson and group.ndjson: what `atrctl import` loads.
+        "imported": written + 1,
     }
     print(dumps(summary))
     return 0

@@ -5,6 +5,7 @@
   util.py manifest MANIFEST SUMMARY TASK_DIR  check a manifest against the generator's summary;
                                               prints shell assignments (resources=, files=,
                                               biggest_name=, biggest_url=, biggest_bytes=, …)
+  util.py files MANIFEST                      the manifest's output files, one "name<TAB>url" a line
   util.py wrk WRK_OUTPUT                      requests/s and transfer/s of a wrk run as shell
                                               assignments; exit 1 on socket errors or non-2xx
   util.py time-v TIME_OUTPUT                  peak RSS (kB) and exit status from GNU time -v
@@ -72,6 +73,14 @@ def manifest(manifest_file: str, summary_file: str, task_dir: str) -> None:
     }
     for key, value in out.items():
         print(f"{key}={shlex.quote(str(value))}")
+
+
+def files(manifest_file: str) -> None:
+    with open(manifest_file, encoding="utf-8") as handle:
+        data = json.load(handle)
+    for entry in data.get("output") or []:
+        name = entry["url"].split("?", 1)[0].rsplit("/", 1)[-1]
+        print(f"{name}\t{entry['url']}")
 
 
 UNITS = {"": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9}
@@ -144,8 +153,8 @@ def table(results_file: str) -> None:
 
 
 def main() -> None:
-    commands = {"status-url": status_url, "manifest": manifest, "wrk": wrk, "time-v": time_v,
-                "table": table}
+    commands = {"status-url": status_url, "manifest": manifest, "files": files, "wrk": wrk,
+                "time-v": time_v, "table": table}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         sys.exit(64)
