@@ -93,8 +93,11 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                     optedOut.insert(member.patient.id)
                     return
                 }
-                if let requested, !requested.contains(member.patient) { return }
-                requestedFound.insert(member.patient)
+                if let requested {
+                    guard requested.contains(member.patient) else { return }
+                    // Only a `patient` list is checked for what was not found: without one, no set of members is kept.
+                    requestedFound.insert(member.patient)
+                }
                 // A member who joined since `_since` is exported whole: the provider has nothing of theirs yet.
                 let joined = request.since != nil ? !(try snapshot.notedMember(member.patient).earlier) : false
                 try exportMember(member, whole: joined)
