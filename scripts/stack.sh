@@ -200,7 +200,8 @@ start() {
     setsid "$bin/atr-scheduler" >>"$scheduler_log" 2>&1 < /dev/null &
     echo $! > "$run/atr-scheduler.pid"
     # The socket file may be a stale one of an earlier run; the pid file is written by respawn.sh.
-    for _ in $(seq 1 100); do
+    # Up to 30 s: on PostgreSQL just after a bulk copy (make bench), the first connections take seconds.
+    for _ in $(seq 1 600); do
         [ -S "$socket" ] && [ -n "$(our_pid "$run/atr-fcgi.pid" is_our_program atr-fcgi)" ] && break
         sleep 0.05
     done
