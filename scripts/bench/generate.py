@@ -198,7 +198,11 @@ def main() -> int:
             out.write(dumps(group_member(n, members)))
         out.write("]}\n")
     exported = members - opted_out
-    used_practs = min(practs, members)
+    # A practitioner (and role) n % practs is exported when an exported member refers to it:
+    # when every member that does opted out, it is not (n % practs and n % OPT_OUT_EVERY repeat
+    # together within practs * OPT_OUT_EVERY members).
+    used_practs = len({n % practs for n in range(min(members, practs * OPT_OUT_EVERY))
+                       if n % OPT_OUT_EVERY != OPT_OUT_EVERY - 1})
     summary = {
         "members": members, "optedOut": opted_out, "groupId": group_id,
         "expected": {
