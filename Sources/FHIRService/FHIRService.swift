@@ -14,6 +14,7 @@ public final class FHIRService {
     let pollPacer: PollPacer
     let metrics: ServiceMetrics
     let renderedManifests = RenderedManifests()
+    let parsedTaskRequests = ParsedTaskRequests()
 
     public init(settings: Settings, database: Database, security: SecurityContext,
                 environment: ServiceEnvironment = .live, pollPacer: PollPacer = .processWide,

@@ -25,6 +25,10 @@ extension FHIRService {
 
     /// Control characters and quotes would let a client write its own log lines; long paths are cut.
     static func printable(_ text: String, limit: Int) -> String {
+        // Almost every path and method is short printable ASCII: kept as it is, without a copy.
+        if text.utf8.count <= limit, text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }) {
+            return text
+        }
         var shown = String(text.unicodeScalars.prefix(limit).map { scalar -> Character in
             scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\"" ? "?" : Character(scalar)
         })

@@ -6,7 +6,7 @@ extension FHIRService {
     /// (as if absent) or 403 naming the read scopes the token lacks.
     func requireTaskAccess(_ task: ExportTask?, access: Access, notFound: FHIRError) throws -> ExportTask {
         guard let task else { throw notFound }
-        let request = try ExportRequest(json: try JSONParser.parse(task.request))
+        let request = try parsedTaskRequests.request(taskId: task.id, text: task.request)
         access.audit.entities += [.group(request.groupId), .task(task.id)]
         try access.require(.exportTask(owner: task.clientId, request), notFound: notFound)
         return task
