@@ -3,20 +3,35 @@ import ExportDomain
 /// The parsed kick-off requests of tasks, which every status poll and file download checks
 /// access against. A task's request never changes, but it is kept with its text and used only
 /// while the stored text is the same, so a reused id can never be answered with another task's
-/// request. One per FHIRService, that is per worker thread: no lock.
+/// request. At most `capacity` tasks and `byteBudget` bytes of request text are kept (a
+/// request naming many `patient`s is large, and its parsed form about as large again); a
+/// bigger request is parsed on every use. One per FHIRService, that is per worker thread: no
+/// lock.
 final class ParsedTaskRequests {
     private var requests: [String: (text: [UInt8], request: ExportRequest)] = [:]
+    private var bytes = 0
     private let capacity: Int
+    private let byteBudget: Int
 
-    init(capacity: Int = 256) {
+    init(capacity: Int = 256, byteBudget: Int = 2 << 20) {
         self.capacity = capacity
+        self.byteBudget = byteBudget
     }
 
     func request(taskId: String, text: [UInt8]) throws -> ExportRequest {
         if let cached = requests[taskId], cached.text == text { return cached.request }
         let request = try ExportRequest(json: try JSONParser.parse(text))
-        if requests.count >= capacity { requests.removeAll(keepingCapacity: true) }
+        guard text.count <= byteBudget else { return request }
+        if let replaced = requests.removeValue(forKey: taskId) { bytes -= replaced.text.count }
+        if requests.count >= capacity || bytes + text.count > byteBudget {
+            requests.removeAll(keepingCapacity: true)
+            bytes = 0
+        }
         requests[taskId] = (text, request)
+        bytes += text.count
         return request
     }
+
+    /// Bytes of request text held now.
+    var heldBytes: Int { bytes }
 }
