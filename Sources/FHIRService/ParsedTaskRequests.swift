@@ -9,7 +9,8 @@ import ExportDomain
 /// lock.
 final class ParsedTaskRequests {
     private var requests: [String: (text: [UInt8], request: ExportRequest)] = [:]
-    private var bytes = 0
+    /// Bytes of request text held now.
+    private(set) var heldBytes = 0
     private let capacity: Int
     private let byteBudget: Int
 
@@ -22,16 +23,13 @@ final class ParsedTaskRequests {
         if let cached = requests[taskId], cached.text == text { return cached.request }
         let request = try ExportRequest(json: try JSONParser.parse(text))
         guard text.count <= byteBudget else { return request }
-        if let replaced = requests.removeValue(forKey: taskId) { bytes -= replaced.text.count }
-        if requests.count >= capacity || bytes + text.count > byteBudget {
+        if let replaced = requests.removeValue(forKey: taskId) { heldBytes -= replaced.text.count }
+        if requests.count >= capacity || heldBytes + text.count > byteBudget {
             requests.removeAll(keepingCapacity: true)
-            bytes = 0
+            heldBytes = 0
         }
         requests[taskId] = (text, request)
-        bytes += text.count
+        heldBytes += text.count
         return request
     }
-
-    /// Bytes of request text held now.
-    var heldBytes: Int { bytes }
 }

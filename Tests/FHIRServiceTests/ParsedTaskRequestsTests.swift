@@ -2,20 +2,24 @@ import ExportDomain
 import XCTest
 @testable import FHIRService
 
-/// A task's stored request is parsed once, and again whenever the stored text differs.
+/// A task's stored request is kept parsed, never answered stale when the stored text differs,
+/// and within the cache's bounds.
 final class ParsedTaskRequestsTests: XCTestCase {
     private func stored(_ groupId: String) -> [UInt8] {
         ExportRequest(groupId: groupId).toJSON().serialized()
     }
 
-    func testParsedOncePerTextAndTask() throws {
+    func testAnswersTheStoredTextNeverAStaleOne() throws {
         let cache = ParsedTaskRequests(capacity: 2)
         XCTAssertEqual(try cache.request(taskId: "t1", text: stored("g1")).groupId, "g1")
+        XCTAssertEqual(cache.heldBytes, stored("g1").count, "kept")
         XCTAssertEqual(try cache.request(taskId: "t1", text: stored("g1")).groupId, "g1")
         XCTAssertEqual(try cache.request(taskId: "t1", text: stored("g2")).groupId, "g2",
                        "another text under the same task id is parsed, never answered from the cache")
         XCTAssertEqual(try cache.request(taskId: "t2", text: stored("g3")).groupId, "g3")
-        XCTAssertEqual(try cache.request(taskId: "t3", text: stored("g4")).groupId, "g4", "a full cache is emptied")
+        XCTAssertEqual(cache.heldBytes, stored("g2").count + stored("g3").count, "g1's text was replaced by g2's")
+        XCTAssertEqual(try cache.request(taskId: "t3", text: stored("g4")).groupId, "g4")
+        XCTAssertEqual(cache.heldBytes, stored("g4").count, "a full cache is emptied")
         XCTAssertEqual(try cache.request(taskId: "t1", text: stored("g2")).groupId, "g2")
     }
 
@@ -39,5 +43,6 @@ final class ParsedTaskRequestsTests: XCTestCase {
         let cache = ParsedTaskRequests()
         XCTAssertThrowsError(try cache.request(taskId: "t1", text: Array("{".utf8)))
         XCTAssertThrowsError(try cache.request(taskId: "t1", text: Array("{".utf8)))
+        XCTAssertEqual(cache.heldBytes, 0)
     }
 }
