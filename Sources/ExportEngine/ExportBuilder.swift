@@ -12,6 +12,8 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     private let output: NDJSONOutput<Files>
     private let checkpoint: (String) throws -> Void
     private let redactor: Redactor
+    /// Members whose lookups are made together (one query per kind of lookup and slice).
+    private let sliceSize: Int
 
     private let wanted: Set<ResourceType>
     private var written = 0
@@ -26,9 +28,10 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     private var deletedWritten = Set<ResourceKey>()
 
     /// `checkpoint` is called with the progress text every `BatchSize` resources; it throws
-    /// (`ExportAbandoned`) to stop the export, e.g. when the task was cancelled.
+    /// (`ExportAbandoned`) to stop the export, e.g. when the task was cancelled. `sliceSize`
+    /// members are looked up together: memory holds a slice's own resources, not the list's.
     public init(settings: Settings, snapshot: Source, request: ExportRequest, now: FHIRInstant, output: NDJSONOutput<Files>,
-                redactor: Redactor, checkpoint: @escaping (String) throws -> Void) {
+                redactor: Redactor, sliceSize: Int = 256, checkpoint: @escaping (String) throws -> Void) {
         self.settings = settings
         self.snapshot = snapshot
         self.request = request
@@ -36,6 +39,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         self.output = output
         self.redactor = redactor
         self.checkpoint = checkpoint
+        self.sliceSize = max(1, sliceSize)
         wanted = Set(request.types)
     }
 
@@ -77,32 +81,27 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                 throw ExportFailure(reason: .groupTooLarge(group: "\(groupKey)", members: memberCount, limit: maxMembers))
             }
             try checkpoint(progress())
+            var slice: [GroupMember?] = []
+            slice.reserveCapacity(sliceSize)
+            func exportSlice() throws {
+                try exportMembers(slice, requested: requested, requestedFound: &requestedFound, optedOut: &optedOut)
+                slice.removeAll(keepingCapacity: true)
+            }
             let complete = try ResourceScan.forEachElement(in: group, array: members) { range in
-                membersSeen += 1
                 let bytes = group.bytes(range)
                 if groupWanted && !redactionMayChangeGroup {
                     redactionMayChangeGroup = bytes.withUnsafeBytes { redactor.mayChange(type: "Group", property: "member", value: $0) }
                 }
-                guard case .object(let element)? = try? JSONParser.parse(bytes),
-                      let member = ATRMembership.member(element, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
-                else { return }
-                if request.since != nil { try snapshot.noteMember(member.patient, earlier: false) }
-                // Opt-outs are looked up for every member, requested or not: the exported
-                // Group must never list an opted-out member.
-                if try isOptedOut(member.patient) {
-                    optedOut.insert(member.patient.id)
-                    return
+                var member: GroupMember?
+                if case .object(let element)? = try? JSONParser.parse(bytes) {
+                    member = ATRMembership.member(element, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
                 }
-                if let requested {
-                    guard requested.contains(member.patient) else { return }
-                    // Only a `patient` list is checked for what was not found: without one, no set of members is kept.
-                    requestedFound.insert(member.patient)
-                }
-                // A member who joined since `_since` is exported whole: the provider has nothing of theirs yet.
-                let joined = request.since != nil ? !(try snapshot.notedMember(member.patient).earlier) : false
-                try exportMember(member, whole: joined)
+                if let member, request.since != nil { try snapshot.noteMember(member.patient, earlier: false) }
+                slice.append(member)
+                if slice.count == sliceSize { try exportSlice() }
             }
             guard complete else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
+            try exportSlice()
         }
         optedOutMembers = optedOut.count
         if groupWanted {
@@ -142,41 +141,85 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         return keys
     }
 
-    private func isOptedOut(_ patient: ResourceKey) throws -> Bool {
-        let consentKeys = try snapshot.referencing(patient, .consent)
-        guard !consentKeys.isEmpty else { return false }
-        let consents: [JSONObject] = try consentKeys.compactMap { key in
-            guard let row = try snapshot.currentResource(key), case .object(let consent) = try JSONParser.parse(row.json) else { return nil }
-            return consent
-        }
-        return ConsentEvaluation.isOptedOut(consents: consents, now: now)
-    }
-
-    private func exportMember(_ member: GroupMember, whole: Bool) throws {
-        try exportOwned(member.patient, whole: whole)
-        var coverages = try snapshot.referencing(member.patient, .coverage)
-        coverages += member.coverageReferences.filter { !coverages.contains($0) }
-        for coverage in coverages { try exportOwned(coverage, whole: whole) }
-        if wanted.contains("RelatedPerson") {
-            for related in try snapshot.referencing(member.patient, .relatedPerson) {
-                try exportOwned(related, whole: whole)
+    /// A slice of the Group's member elements, in list order (nil: not a member this server
+    /// reads): the same files, in the same order, as exporting them one by one, with each kind
+    /// of lookup made once for the slice.
+    private func exportMembers(_ slice: [GroupMember?], requested: Set<ResourceKey>?,
+                               requestedFound: inout Set<ResourceKey>, optedOut: inout Set<String>) throws {
+        // Opt-outs are looked up for every member, requested or not: the exported
+        // Group must never list an opted-out member.
+        let optedOutNow = try optedOutPatients(slice.compactMap { $0?.patient })
+        // Each element's turn: nil when left out, else whether the member is exported whole.
+        var whole: [Bool?] = []
+        for member in slice {
+            guard let member else { whole.append(nil); continue }
+            if optedOutNow.contains(member.patient) {
+                optedOut.insert(member.patient.id)
+                whole.append(nil)
+                continue
             }
+            if let requested {
+                guard requested.contains(member.patient) else { whole.append(nil); continue }
+                // Only a `patient` list is checked for what was not found: without one, no set of members is kept.
+                requestedFound.insert(member.patient)
+            }
+            // A member who joined since `_since` is exported whole: the provider has nothing of theirs yet.
+            whole.append(request.since != nil ? !(try snapshot.notedMember(member.patient).earlier) : false)
         }
-        for provider in member.attributedProviders { try exportAdditional(provider, depth: 1) }
+        let patients = zip(slice, whole).compactMap { $1 == nil ? nil : $0?.patient }
+        let coverages = patients.isEmpty ? [:] : try snapshot.referencing(patients, .coverage)
+        let related = patients.isEmpty || !wanted.contains("RelatedPerson") ? [:] : try snapshot.referencing(patients, .relatedPerson)
+        // Each exported member's own resources (Patient, Coverages, RelatedPersons) in the order written.
+        let owned: [[ResourceKey]] = zip(slice, whole).map { member, whole in
+            guard let member, whole != nil else { return [] }
+            var keys = [member.patient] + (coverages[member.patient] ?? [])
+            keys += member.coverageReferences.filter { !keys.contains($0) }
+            return keys + (related[member.patient] ?? [])
+        }
+        let rows = patients.isEmpty ? [:] : try snapshot.currentResources(Array(owned.joined()))
+        // Once per export, subject to `_since`/`_until` unless the member is exported `whole`;
+        // marked only when written: a Coverage shared with a member who did not change is still
+        // written whole for a member who joined since `_since`.
+        func isWritten(_ key: ResourceKey, _ row: (lastUpdated: FHIRInstant, json: [UInt8]), whole: Bool) -> Bool {
+            wanted.contains(key.type) && (whole || inWindow(row.lastUpdated))
+        }
+        var candidates: [ResourceKey] = []
+        for (keys, whole) in zip(owned, whole) {
+            guard let whole else { continue }
+            for key in keys { if let row = rows[key], isWritten(key, row, whole: whole) { candidates.append(key) } }
+        }
+        var unwritten = candidates.isEmpty ? [] : try snapshot.markExported(candidates)
+        for index in slice.indices {
+            membersSeen += 1
+            guard let member = slice[index], let whole = whole[index] else { continue }
+            for key in owned[index] {
+                guard let row = rows[key] else { continue }
+                if isWritten(key, row, whole: whole), unwritten.remove(key) != nil { try emit(key.type, row.json) }
+                // The additional resources a member's own resource references are followed either way.
+                try followReferences(depth: 1) { ExportReferences.additionalReferences(type: key.type, json: row.json, baseURL: $0) }
+            }
+            for provider in member.attributedProviders { try exportAdditional(provider, depth: 1) }
+        }
     }
 
-    /// A member's own resource (Patient, Coverage, RelatedPerson): once per export, subject to
-    /// `_since`/`_until` unless the member is exported `whole`; the additional resources it
-    /// references are followed either way.
-    private func exportOwned(_ key: ResourceKey, whole: Bool) throws {
-        guard let row = try snapshot.currentResource(key) else { return }
-        // Marked only when written: a Coverage shared with a member who did not change is still
-        // written whole for a member who joined since `_since`.
-        if wanted.contains(key.type), whole || inWindow(row.lastUpdated) {
-            guard try snapshot.markExported(key) else { return }
-            try emit(key.type, row.json)
+    private func optedOutPatients(_ patients: [ResourceKey]) throws -> Set<ResourceKey> {
+        guard !patients.isEmpty else { return [] }
+        let consentKeys = try snapshot.referencing(patients, .consent)
+        guard !consentKeys.isEmpty else { return [] }
+        let rows = try snapshot.currentResources(Array(consentKeys.values.joined()))
+        var optedOut = Set<ResourceKey>()
+        for (patient, keys) in consentKeys {
+            let consents: [JSONObject] = try keys.compactMap { key in
+                guard let row = rows[key], case .object(let consent) = try JSONParser.parse(row.json) else { return nil }
+                return consent
+            }
+            if ConsentEvaluation.isOptedOut(consents: consents, now: now) { optedOut.insert(patient) }
         }
-        try followReferences(depth: 1) { ExportReferences.additionalReferences(type: key.type, json: row.json, baseURL: $0) }
+        return optedOut
+    }
+
+    private func isOptedOut(_ patient: ResourceKey) throws -> Bool {
+        try optedOutPatients([patient]).contains(patient)
     }
 
     private func inWindow(_ lastUpdated: FHIRInstant) -> Bool {
@@ -263,8 +306,8 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
               ExportReferences.targetTypes.contains(key.type), wanted.contains(key.type) else { return }
         if let previous = followedDepth[key], previous <= depth { return }
         followedDepth[key] = depth
-        guard let row = try snapshot.currentResource(key) else { return }
-        if try snapshot.markExported(key) {
+        guard let row = try snapshot.currentResources([key])[key] else { return }
+        if try !snapshot.markExported([key]).isEmpty {
             try emit(key.type, row.json)
         }
         try followReferences(depth: depth + 1) { ExportReferences.additionalReferences(type: key.type, json: row.json, baseURL: $0) }

@@ -7,12 +7,15 @@ public protocol ExportSource {
     associatedtype Group: GroupBytes
     /// The current version of the Group for reading piece by piece; nil when deleted or unknown.
     func group(_ key: ResourceKey) throws -> Group?
-    /// The current version's `meta.lastUpdated` and JSON; nil when deleted or unknown.
-    func currentResource(_ key: ResourceKey) throws -> (lastUpdated: FHIRInstant, json: [UInt8])?
-    /// Resources linked to `target` as `link` says, in id order.
-    func referencing(_ target: ResourceKey, _ link: MemberLink) throws -> [ResourceKey]
-    /// Records that a resource is in this export; false when it already was (each resource once).
-    func markExported(_ key: ResourceKey) throws -> Bool
+    // Lookups take many keys at once (a key may repeat): the engine asks for a slice of members together.
+
+    /// The current versions' `meta.lastUpdated` and JSON by key; deleted or unknown keys are left out.
+    func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])]
+    /// Resources linked to each of `targets` as `link` says, in id order; a target with none is left out.
+    func referencing(_ targets: [ResourceKey], _ link: MemberLink) throws -> [ResourceKey: [ResourceKey]]
+    /// Records that `keys` are in this export; returns those that were not already (each
+    /// resource once).
+    func markExported(_ keys: [ResourceKey]) throws -> Set<ResourceKey>
 
     // `_since` member changes: the Group as it stood then, and who was a member then and now
     // (kept by the source, so memory does not grow with the list).

@@ -32,13 +32,6 @@ extension Database {
 
     private var temp: String { connection.dialect.temporarySchema }
 
-    /// Records that a resource is in this export; false when it already was (each resource once).
-    /// Kept in a temporary table rather than in memory, so memory stays flat in the export's size.
-    public func markExported(_ key: ResourceKey) throws -> Bool {
-        try connection.run("INSERT INTO \(temp).export_seen (type, id) VALUES (?, ?) ON CONFLICT DO NOTHING", [.type(key.type), .text(key.id)])
-        return connection.changes == 1
-    }
-
     /// The current version's `meta.lastUpdated` and JSON, unless deleted or unknown.
     public func currentResource(_ key: ResourceKey) throws -> (lastUpdated: FHIRInstant, json: [UInt8])? {
         try connection.query(

@@ -42,6 +42,11 @@ final class ExportBuilderTests: XCTestCase {
         let files: InMemoryFiles
         let manifest: [ExportManifest.File]
         let errors: [JSONValue]
+        /// Calls of each of the snapshot's batch lookups.
+        let lookups: [String: Int]
+
+        /// Every file's name and lines, in manifest order.
+        var everything: [String] { manifest.flatMap { [$0.name] + files.lines($0.name) } }
 
         func ids(_ type: ResourceType) -> [String] {
             manifest.filter { $0.type == type }.flatMap { files.lines($0.name) }.map { line in
@@ -59,7 +64,7 @@ final class ExportBuilderTests: XCTestCase {
     private func export(_ world: [String] = world, unreadable: [String: String] = [:], failGroupReads: Error? = nil,
                         earlierGroups: [ResourceKey: [String]] = [:],
                         deletions: [(key: ResourceKey, at: FHIRInstant, before: String?)] = [],
-                        group: String = "atr", types: [ResourceType] = ATRTypes.all,
+                        group: String = "atr", types: [ResourceType] = ATRTypes.all, sliceSize: Int = 256,
                         configure: (inout Settings) -> Void = { _ in }, request adjust: (inout ExportRequest) -> Void = { _ in },
                         checkpoint: @escaping (String) throws -> Void = { _ in }) throws -> Result {
         var settings = try SettingsBuilder.build(layers: [], environment: ["ATR_PublicBaseUrl": InMemorySnapshot.baseURL])
@@ -73,9 +78,9 @@ final class ExportBuilderTests: XCTestCase {
         snapshot.earlierGroupVersions = earlierGroups
         snapshot.deletions = deletions
         let builder = ExportBuilder(settings: settings, snapshot: snapshot, request: request, now: Self.now,
-                                    output: output, redactor: settings.atrRedactor(), checkpoint: checkpoint)
+                                    output: output, redactor: settings.atrRedactor(), sliceSize: sliceSize, checkpoint: checkpoint)
         let errors = try builder.build()
-        return Result(files: files, manifest: try output.finish(typeOrder: ATRTypes.all), errors: errors)
+        return Result(files: files, manifest: try output.finish(typeOrder: ATRTypes.all), errors: errors, lookups: snapshot.lookups)
     }
 
     private func memberReferences(_ group: JSONValue?) -> [String] {
@@ -184,6 +189,34 @@ final class ExportBuilderTests: XCTestCase {
         XCTAssertEqual(result.ids("RelatedPerson"), ["r1"])
         XCTAssertEqual(result.lines("Bundle"), [#"{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"DELETE","url":"Patient/p9"}}]}"#])
         XCTAssertEqual(result.manifest.filter { $0.type == "Bundle" }.map(\.name), ["deleted.ndjson"])
+    }
+
+    /// Members are looked up a slice at a time; the files are those of exporting them one by one,
+    /// wherever the slices' edges fall: a Coverage shared across members, a member listed twice,
+    /// an element that is not a member, an opt-out, and `_since` with a member who joined.
+    func testSlicesOfMembersExportWhatOneByOneWould() throws {
+        var world = Self.world
+        world[0] = #"{"resourceType":"Group","id":"atr","meta":\#(Self.atrProfile),"type":"person","actual":true,"member":[\#(Self.member("p4")),\#(Self.member("p1", extra: Self.attributedToRole)),{"entity":{"reference":"Location/nowhere"}},\#(Self.member("p3")),\#(Self.member("p2")),\#(Self.member("p5")),\#(Self.member("p4"))]}"#
+        world += [Self.patient("p4"), Self.patient("p5", Self.recent),
+                  #"{"resourceType":"Coverage","id":"cov45","meta":\#(Self.meta()),"status":"active","beneficiary":{"reference":"Patient/p4"},"subscriber":{"reference":"Patient/p5"},"payor":[{"reference":"Organization/payer"}]}"#]
+        let january: [ResourceKey: [String]] = [ResourceKey(type: "Group", id: "atr"): [
+            #"{"resourceType":"Group","id":"atr","meta":{"lastUpdated":"2026-01-01T00:00:00.000Z"},"member":[\#(Self.member("p2")),\#(Self.member("p4"))]}"#,
+        ]]
+        let one = try export(world, sliceSize: 1)
+        XCTAssertEqual(one.ids("Patient"), ["p4", "p1", "p2", "p5"])
+        XCTAssertEqual(one.ids("Coverage"), ["cov45", "cov1", "cov2"])
+        XCTAssertEqual(one.lookups["referencing Coverage"], 5, "one per exported member: not the Location, not the opted-out p3")
+        let oneSince = try export(world, earlierGroups: january, sliceSize: 1, request: { $0.since = Self.november })
+        XCTAssertEqual(oneSince.ids("Patient"), ["p1", "p2", "p5"], "p1 joined, p2 changed, p5 joined and changed")
+        XCTAssertEqual(oneSince.ids("Coverage"), ["cov1", "cov2", "cov45"], "cov45 whole for p5 although p4 met it first")
+        // Slices of 2: [p4 p1] [Location p3] [p2 p5] [p4]; the second exports nobody.
+        for (size, coverageLookups) in [(2, 3), (3, 3), (7, 1), (256, 1)] {
+            let sliced = try export(world, sliceSize: size)
+            XCTAssertEqual(sliced.everything, one.everything, "slices of \(size)")
+            XCTAssertEqual(sliced.lookups["referencing Coverage"], coverageLookups, "slices of \(size)")
+            let since = try export(world, earlierGroups: january, sliceSize: size, request: { $0.since = Self.november })
+            XCTAssertEqual(since.everything, oneSince.everything, "_since, slices of \(size)")
+        }
     }
 
     func testAMemberWhoJoinedGetsACoverageSharedWithAMemberWhoDidNotChange() throws {

@@ -9,8 +9,8 @@ final class InMemorySnapshot: ExportSource {
     private var resources: [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] = [:]
     private var references: [(source: ResourceKey, reference: IndexedReference)] = []
     private var exported = Set<ResourceKey>()
-    /// How many times the engine asked for each key (to check it reads members one at a time).
-    private(set) var reads: [ResourceKey: Int] = [:]
+    /// Calls of each batch lookup (`referencing` by linked type), to check members are looked up by slice.
+    private(set) var lookups: [String: Int] = [:]
 
     /// Each JSON text must carry `resourceType`, `id` and `meta.lastUpdated`. `unreadableGroups`
     /// are stored as given (id → bytes), as a damaged row would be.
@@ -42,20 +42,28 @@ final class InMemorySnapshot: ExportSource {
         return group
     }
 
-    func currentResource(_ key: ResourceKey) throws -> (lastUpdated: FHIRInstant, json: [UInt8])? {
-        reads[key, default: 0] += 1
-        return resources[key]
+    func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] {
+        lookups["currentResources", default: 0] += 1
+        var found: [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] = [:]
+        for key in keys { found[key] = resources[key] }
+        return found
     }
 
-    func referencing(_ target: ResourceKey, _ link: MemberLink) throws -> [ResourceKey] {
-        let sources = references.filter {
-            $0.reference.target == target && $0.source.type == link.type && link.paths.contains($0.reference.path)
-        }.map(\.source)
-        return Array(Set(sources)).sorted { $0.id < $1.id }
+    func referencing(_ targets: [ResourceKey], _ link: MemberLink) throws -> [ResourceKey: [ResourceKey]] {
+        lookups["referencing \(link.type)", default: 0] += 1
+        var linked: [ResourceKey: [ResourceKey]] = [:]
+        for target in Set(targets) {
+            let sources = references.filter {
+                $0.reference.target == target && $0.source.type == link.type && link.paths.contains($0.reference.path)
+            }.map(\.source)
+            if !sources.isEmpty { linked[target] = Array(Set(sources)).sorted { $0.id < $1.id } }
+        }
+        return linked
     }
 
-    func markExported(_ key: ResourceKey) throws -> Bool {
-        exported.insert(key).inserted
+    func markExported(_ keys: [ResourceKey]) throws -> Set<ResourceKey> {
+        lookups["markExported", default: 0] += 1
+        return Set(keys.filter { exported.insert($0).inserted })
     }
 
     // `_since`: earlier versions of Groups, deletions, and the noted members.

@@ -169,12 +169,12 @@ final class TaskStoreTests: DatabaseTestCase {
         XCTAssertNotNil(try reader.currentResource(key))
         _ = try writer.writeTransaction { try writer.delete(key, now: now) }
         XCTAssertNotNil(try reader.currentResource(key), "deleted after the snapshot began")
-        XCTAssertTrue(try reader.markExported(key))
-        XCTAssertFalse(try reader.markExported(key), "each resource once")
+        XCTAssertEqual(try reader.markExported([key]), [key])
+        XCTAssertEqual(try reader.markExported([key]), [], "each resource once")
         reader.endSnapshot()
         XCTAssertNil(try reader.currentResource(key))
         try reader.beginSnapshot()
-        XCTAssertTrue(try reader.markExported(key), "a new export starts with nothing seen")
+        XCTAssertEqual(try reader.markExported([key]), [key], "a new export starts with nothing seen")
         reader.endSnapshot()
     }
 }

@@ -1,0 +1,106 @@
+import ExportDomain
+import Foundation
+import XCTest
+@testable import Storage
+
+/// The export's lookups for a slice of members answer what the one-key lookups answer, across
+/// IN lists longer than one statement takes and of every padded size.
+final class ExportSliceQueriesTests: DatabaseTestCase {
+    private let t0 = FHIRInstant(millisecondsSinceEpoch: 1_795_708_504_123)
+
+    private func object(_ text: String) -> JSONObject {
+        guard case .object(let object)? = try? JSONParser.parse(text) else { fatalError("bad fixture") }
+        return object
+    }
+
+    /// 300 Patients; every third has a Coverage (p0's names p1 as subscriber too), p5 a
+    /// RelatedPerson, p7 two Consents; p9 and c3 deleted.
+    private func world() throws -> Database {
+        let db = try open()
+        try db.writeTransaction {
+            for n in 0..<300 {
+                _ = try db.put(object(#"{"resourceType":"Patient","id":"p\#(n)"}"#), as: ResourceKey(type: "Patient", id: "p\(n)"), now: t0)
+                if n % 3 == 0 {
+                    let subscriber = n == 0 ? #","subscriber":{"reference":"Patient/p1"}"# : ""
+                    _ = try db.put(object(#"{"resourceType":"Coverage","id":"c\#(n)","beneficiary":{"reference":"Patient/p\#(n)"}\#(subscriber)}"#),
+                                   as: ResourceKey(type: "Coverage", id: "c\(n)"), now: t0)
+                }
+            }
+            _ = try db.put(object(#"{"resourceType":"RelatedPerson","id":"r5","patient":{"reference":"Patient/p5"}}"#),
+                           as: ResourceKey(type: "RelatedPerson", id: "r5"), now: t0)
+            for id in ["k2", "k1"] {
+                _ = try db.put(object(#"{"resourceType":"Consent","id":"\#(id)","patient":{"reference":"Patient/p7"}}"#),
+                               as: ResourceKey(type: "Consent", id: id), now: t0)
+            }
+            _ = try db.delete(ResourceKey(type: "Patient", id: "p9"), now: t0)
+            _ = try db.delete(ResourceKey(type: "Coverage", id: "c3"), now: t0)
+        }
+        return db
+    }
+
+    private func patients(_ numbers: some Sequence<Int>) -> [ResourceKey] {
+        numbers.map { ResourceKey(type: "Patient", id: "p\($0)") }
+    }
+
+    func testReferencingASliceFindsWhatEachMemberFinds() throws {
+        let db = try world()
+        try db.beginSnapshot()
+        defer { db.endSnapshot() }
+        for link in [MemberLink.coverage, .relatedPerson, .consent] {
+            for targets in [patients(0..<300), patients([1]), patients([5, 7, 0]), patients(0..<257), patients([5, 5, 0, 5])] {
+                var expected: [ResourceKey: [ResourceKey]] = [:]
+                for target in targets {
+                    let linked = try db.referencing(target, link)
+                    if !linked.isEmpty { expected[target] = linked }
+                }
+                XCTAssertEqual(try db.referencing(targets, link), expected, "\(link.type), \(targets.count) targets")
+            }
+        }
+        XCTAssertEqual(try db.referencing(patients([1, 0, 7]), .coverage)[ResourceKey(type: "Patient", id: "p1")]?.map(\.id), ["c0"])
+        XCTAssertEqual(try db.referencing(patients([7]), .consent)[ResourceKey(type: "Patient", id: "p7")]?.map(\.id), ["k1", "k2"], "in id order")
+        XCTAssertEqual(try db.referencing(patients([3]), .coverage), [:], "c3 is deleted")
+        XCTAssertEqual(try db.referencing([], .coverage), [:])
+    }
+
+    func testCurrentResourcesOfASliceAreTheCurrentVersions() throws {
+        let db = try world()
+        try db.beginSnapshot()
+        defer { db.endSnapshot() }
+        let keys = patients((0..<300).reversed()) + [ResourceKey(type: "Coverage", id: "c3"), ResourceKey(type: "Coverage", id: "c6"),
+                                                     ResourceKey(type: "Coverage", id: "none"), ResourceKey(type: "Patient", id: "p4")]
+        let rows = try db.currentResources(keys)
+        XCTAssertEqual(rows.count, 300, "299 Patients (not the deleted p9) and c6")
+        for key in Set(keys) {
+            let one = try db.currentResource(key)
+            XCTAssertEqual(rows[key]?.json, one?.json, "\(key)")
+            XCTAssertEqual(rows[key]?.lastUpdated, one?.lastUpdated, "\(key)")
+        }
+        XCTAssertNil(rows[ResourceKey(type: "Patient", id: "p9")])
+        XCTAssertTrue(try db.currentResources([]).isEmpty)
+    }
+
+    func testMarkExportedReturnsOnlyWhatWasNotYetInTheExport() throws {
+        let db = try world()
+        try db.beginSnapshot()
+        XCTAssertEqual(try db.markExported(patients(0..<3)), Set(patients(0..<3)))
+        XCTAssertEqual(try db.markExported(patients(1..<261)), Set(patients(3..<261)), "across two statements")
+        XCTAssertEqual(try db.markExported(patients([2, 261]) + [ResourceKey(type: "Coverage", id: "p2")]),
+                       [ResourceKey(type: "Patient", id: "p261"), ResourceKey(type: "Coverage", id: "p2")], "keyed by type and id")
+        XCTAssertEqual(try db.markExported(patients([300, 301, 300])), Set(patients([300, 301])), "a key repeated")
+        XCTAssertEqual(try db.markExported([]), [])
+        db.endSnapshot()
+        try db.beginSnapshot()
+        XCTAssertEqual(try db.markExported(patients([2])), Set(patients([2])), "a new export starts with nothing seen")
+        db.endSnapshot()
+    }
+
+    func testInListsArePaddedToAPowerOfTwo() {
+        XCTAssertEqual(Database.inListChunks([1]), [[1]])
+        XCTAssertEqual(Database.inListChunks([1, 2, 3]), [[1, 2, 3, 3]])
+        let chunks = Database.inListChunks(Array(0..<300))
+        XCTAssertEqual(chunks.map(\.count), [256, 64])
+        XCTAssertEqual(chunks[1].prefix(44), ArraySlice(256..<300))
+        XCTAssertEqual(Set(chunks[1].suffix(20)), [299])
+        XCTAssertEqual(Database.inListChunks([Int]()), [])
+    }
+}
