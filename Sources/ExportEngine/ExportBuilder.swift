@@ -22,6 +22,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// Additional resources (practitioners, organisations, locations) by the smallest depth
     /// at which their references were followed. Bounded by the provider directory, not by members.
     private var followedDepth: [ResourceKey: Int] = [:]
+    private var referenceReader: ExportReferenceReader
     private var errors: [JSONValue] = []
     /// Members left out because they opted out (for the audit trail: how many, never which).
     public private(set) var optedOutMembers = 0
@@ -40,6 +41,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         self.redactor = redactor
         self.checkpoint = checkpoint
         self.sliceSize = max(1, sliceSize)
+        referenceReader = ExportReferenceReader(baseURL: settings.publicBaseURL)
         wanted = Set(request.types)
     }
 
@@ -92,10 +94,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                 if groupWanted && !redactionMayChangeGroup {
                     redactionMayChangeGroup = bytes.withUnsafeBytes { redactor.mayChange(type: "Group", property: "member", value: $0) }
                 }
-                var member: GroupMember?
-                if case .object(let element)? = try? JSONParser.parse(bytes) {
-                    member = ATRMembership.member(element, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
-                }
+                let member = ATRMembership.member(stored: bytes, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
                 if let member, request.since != nil { try snapshot.noteMember(member.patient, earlier: false) }
                 slice.append(member)
                 if slice.count == sliceSize { try exportSlice() }
@@ -110,7 +109,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                     redactor.mayChange(type: "Group", property: property.key, value: $0)
                 }
             }
-            try exportGroup(group, redactionMayChange: redactionMayChangeGroup, optedOut: optedOut)
+            try exportGroup(group, scan: scan, redactionMayChange: redactionMayChangeGroup, optedOut: optedOut)
         }
         if let since = request.since { try writeDeletions(since: since, requested: requested) }
         if let requested {
@@ -146,9 +145,13 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// of lookup made once for the slice.
     private func exportMembers(_ slice: [GroupMember?], requested: Set<ResourceKey>?,
                                requestedFound: inout Set<ResourceKey>, optedOut: inout Set<String>) throws {
-        // Opt-outs are looked up for every member, requested or not: the exported
-        // Group must never list an opted-out member.
-        let optedOutNow = try optedOutPatients(slice.compactMap { $0?.patient })
+        // One read of the reference index for the slice: opt-outs for every member, requested or
+        // not (the exported Group must never list an opted-out member), and each one's own resources.
+        let listed = slice.compactMap { $0?.patient }
+        let links: [MemberLink] = wanted.contains("RelatedPerson") ? [.consent, .coverage, .relatedPerson] : [.consent, .coverage]
+        let linked = listed.isEmpty ? links.map { _ in [:] } : try snapshot.referencing(listed, links)
+        let optedOutNow = try optedOutPatients(consents: linked[0])
+        let coverages = linked[1], related = links.count > 2 ? linked[2] : [:]
         // Each element's turn: nil when left out, else whether the member is exported whole.
         var whole: [Bool?] = []
         for member in slice {
@@ -167,8 +170,6 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             whole.append(request.since != nil ? !(try snapshot.notedMember(member.patient).earlier) : false)
         }
         let patients = zip(slice, whole).compactMap { $1 == nil ? nil : $0?.patient }
-        let coverages = patients.isEmpty ? [:] : try snapshot.referencing(patients, .coverage)
-        let related = patients.isEmpty || !wanted.contains("RelatedPerson") ? [:] : try snapshot.referencing(patients, .relatedPerson)
         // Each exported member's own resources (Patient, Coverages, RelatedPersons) in the order written.
         let owned: [[ResourceKey]] = zip(slice, whole).map { member, whole in
             guard let member, whole != nil else { return [] }
@@ -196,15 +197,14 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                 guard let row = rows[key] else { continue }
                 if isWritten(key, row, whole: whole), unwritten.remove(key) != nil { try emit(key.type, row.json) }
                 // The additional resources a member's own resource references are followed either way.
-                try followReferences(depth: 1) { ExportReferences.additionalReferences(type: key.type, json: row.json, baseURL: $0) }
+                try followReferences(depth: 1) { _ in referenceReader.additionalReferences(type: key.type, json: row.json) }
             }
             for provider in member.attributedProviders { try exportAdditional(provider, depth: 1) }
         }
     }
 
-    private func optedOutPatients(_ patients: [ResourceKey]) throws -> Set<ResourceKey> {
-        guard !patients.isEmpty else { return [] }
-        let consentKeys = try snapshot.referencing(patients, .consent)
+    /// The patients whose Consents (by patient) opt them out.
+    private func optedOutPatients(consents consentKeys: [ResourceKey: [ResourceKey]]) throws -> Set<ResourceKey> {
         guard !consentKeys.isEmpty else { return [] }
         let rows = try snapshot.currentResources(Array(consentKeys.values.joined()))
         var optedOut = Set<ResourceKey>()
@@ -219,7 +219,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     }
 
     private func isOptedOut(_ patient: ResourceKey) throws -> Bool {
-        try optedOutPatients([patient]).contains(patient)
+        try optedOutPatients(consents: snapshot.referencing([patient], [.consent])[0]).contains(patient)
     }
 
     private func inWindow(_ lastUpdated: FHIRInstant) -> Bool {
@@ -310,7 +310,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         if try !snapshot.markExported([key]).isEmpty {
             try emit(key.type, row.json)
         }
-        try followReferences(depth: depth + 1) { ExportReferences.additionalReferences(type: key.type, json: row.json, baseURL: $0) }
+        try followReferences(depth: depth + 1) { _ in referenceReader.additionalReferences(type: key.type, json: row.json) }
     }
 
     // MARK: The Group
@@ -319,8 +319,8 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// tagged SUBSETTED). Unchanged, it is copied from the stored bytes; changed, GroupLine
     /// writes it in two passes over them, member by member, so a big list is never in memory
     /// whole — unless a redaction must see the whole resource (see GroupLine).
-    private func exportGroup(_ group: GroupWindow, redactionMayChange: Bool, optedOut: Set<String>) throws {
-        try followReferences(depth: 1) { ExportReferences.additionalReferences(type: "Group", json: group, baseURL: $0) }
+    private func exportGroup(_ group: GroupWindow, scan: ResourceScan, redactionMayChange: Bool, optedOut: Set<String>) throws {
+        try followReferences(depth: 1) { ExportReferences.additionalReferences(type: "Group", scan: scan, json: group, baseURL: $0) }
         guard inWindow(group.lastUpdated) else { return }
         let subsetByElements = request.elements.contains { $0.type == nil || $0.type == "Group" }
         func writeStored() throws {
@@ -328,8 +328,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             try countWritten()
         }
         if optedOut.isEmpty && !subsetByElements && !redactionMayChange { return try writeStored() }
-        if let scan = ResourceScan(group),
-           let line = GroupLine(group: group, properties: scan.properties,
+        if let line = GroupLine(group: group, properties: scan.properties,
                                 kept: subsetByElements ? Subsetting.keptElements(type: "Group", selectors: request.elements) : nil,
                                 redactor: redactionMayChange ? redactor : nil, optedOut: optedOut, baseURL: settings.publicBaseURL) {
             guard line.changed else { return try writeStored() }

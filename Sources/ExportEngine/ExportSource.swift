@@ -11,8 +11,9 @@ public protocol ExportSource {
 
     /// The current versions' `meta.lastUpdated` and JSON by key; deleted or unknown keys are left out.
     func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])]
-    /// Resources linked to each of `targets` as `link` says, in id order; a target with none is left out.
-    func referencing(_ targets: [ResourceKey], _ link: MemberLink) throws -> [ResourceKey: [ResourceKey]]
+    /// Resources linked to each of `targets` as each of `links` says (one dictionary per link, in
+    /// the order of `links`), in id order; a target with none is left out.
+    func referencing(_ targets: [ResourceKey], _ links: [MemberLink]) throws -> [[ResourceKey: [ResourceKey]]]
     /// Records that `keys` are in this export; returns those that were not already (each
     /// resource once).
     func markExported(_ keys: [ResourceKey]) throws -> Set<ResourceKey>

@@ -34,7 +34,7 @@ struct GroupLine {
         if !optedOut.isEmpty, let members = properties.first(where: { $0.key == "member" }) {
             var index = 0
             _ = ResourceScan.forEachElement(in: group, array: members.value) { range in
-                if !Subsetting.keepsMember(try? JSONParser.parse(group.bytes(range)), optedOut: optedOut, baseURL: baseURL) {
+                if !Subsetting.keepsMember(entityOf: group.bytes(range), optedOut: optedOut, baseURL: baseURL) {
                     dropped.append(index)
                 }
                 index += 1

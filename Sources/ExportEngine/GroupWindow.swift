@@ -26,6 +26,22 @@ final class GroupWindow: GroupBytes {
         return refill(at: index)
     }
 
+    /// Within the window eight bytes at a time; windows are read on as the search goes.
+    func firstQuote(from index: Int) -> Int? {
+        var position = index
+        while position < count {
+            let offset = position &- windowStart
+            guard offset >= 0 && offset < window.count else {
+                _ = refill(at: position)
+                if window.isEmpty { return nil }
+                continue
+            }
+            if let found = window.withUnsafeBytes({ $0.firstQuote(from: offset) }) { return windowStart + found }
+            position = windowStart + window.count
+        }
+        return nil
+    }
+
     func bytes(_ range: Range<Int>) -> [UInt8] {
         let offset = range.lowerBound &- windowStart
         if offset >= 0 && offset + range.count <= window.count { return Array(window[offset..<offset + range.count]) }

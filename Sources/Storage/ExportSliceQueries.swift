@@ -8,24 +8,36 @@ extension Database {
     /// key) so a statement has a handful of shapes: SQLite caches, and PostgreSQL prepares, per text.
     static let inListLimit = 256
 
-    /// Resources linked to each of `targets` as `link` says, in id order; a target with none is
-    /// left out. The batch form of `referencing(_:_:)`.
-    public func referencing(_ targets: [ResourceKey], _ link: MemberLink) throws -> [ResourceKey: [ResourceKey]] {
-        var result: [ResourceKey: [ResourceKey]] = [:]
-        let paths = Array(repeating: "?", count: link.paths.count).joined(separator: ", ")
+    /// Resources linked to each of `targets` as each of `links` says (one dictionary per link,
+    /// in the order of `links`), in id order; a target with none is left out. The batch form of
+    /// `referencing(_:_:)`: one index seek per target reads every reference to it, and the
+    /// links' types and paths are picked out here, rather than a seek per target, type and path.
+    public func referencing(_ targets: [ResourceKey], _ links: [MemberLink]) throws -> [[ResourceKey: [ResourceKey]]] {
+        var result = [[ResourceKey: [ResourceKey]]](repeating: [:], count: links.count)
+        guard !links.isEmpty else { return result }
+        let types = Array(Set(links.map(\.type.rawValue))).sorted()
         for (type, ids) in Self.idsByType(targets) {
             for chunk in Self.inListChunks(ids) {
                 let rows = try connection.query(
                     """
-                    SELECT DISTINCT target_id, source_id FROM refs \(connection.dialect.indexedBy("refs_by_target"))
-                    WHERE target_type = ? AND target_id IN (\(Self.placeholders(chunk.count))) AND source_type = ? AND path IN (\(paths))
-                    ORDER BY target_id, source_id
+                    SELECT target_id, source_type, path, source_id FROM refs \(connection.dialect.indexedBy("refs_by_target"))
+                    WHERE target_type = ? AND target_id IN (\(Self.placeholders(chunk.count))) AND source_type IN (\(Self.placeholders(types.count)))
                     """,
-                    [.type(type)] + chunk.map { .text($0) } + [.type(link.type)] + link.paths.map { .text($0.rawValue) }
-                ) { (target: $0.text(0) ?? "", source: $0.text(1) ?? "") }
+                    [.type(type)] + chunk.map { .text($0) } + types.map { .text($0) }
+                ) { (target: $0.text(0) ?? "", sourceType: $0.text(1) ?? "", path: $0.text(2) ?? "", source: $0.text(3) ?? "") }
                 for row in rows {
-                    result[ResourceKey(type: type, id: row.target), default: []].append(ResourceKey(type: link.type, id: row.source))
+                    for (index, link) in links.enumerated() where link.type.rawValue == row.sourceType && link.paths.contains(where: { $0.rawValue == row.path }) {
+                        let source = ResourceKey(type: link.type, id: row.source)
+                        let target = ResourceKey(type: type, id: row.target)
+                        if result[index][target]?.contains(source) != true { result[index][target, default: []].append(source) }
+                    }
                 }
+            }
+        }
+        // Bytewise, as the index orders ids (BINARY in SQLite, "C" in PostgreSQL).
+        for index in result.indices {
+            for (target, sources) in result[index] where sources.count > 1 {
+                result[index][target] = sources.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
             }
         }
         return result

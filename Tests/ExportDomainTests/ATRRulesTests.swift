@@ -64,7 +64,10 @@ final class ATRRulesTests: XCTestCase {
     private func countedMembers(of group: JSONObject, now: FHIRInstant = ATRRulesTests.now) -> [GroupMember] {
         let atr = ATRMembership.isATRGroup(group)
         return (group["member"]?.arrayValue ?? []).compactMap { element in
-            element.objectValue.flatMap { ATRMembership.member($0, atrGroup: atr, now: now, baseURL: Self.base) }
+            let member = element.objectValue.flatMap { ATRMembership.member($0, atrGroup: atr, now: now, baseURL: Self.base) }
+            XCTAssertEqual(ATRMembership.member(stored: element.serialized(), atrGroup: atr, now: now, baseURL: Self.base), member,
+                           "on the stored bytes: \(element.serializedString)")
+            return member
         }
     }
 
@@ -276,7 +279,36 @@ final class ATRRulesTests: XCTestCase {
     }
 
     private func member(_ json: String, atr: Bool = false, now: FHIRInstant = ATRRulesTests.now) -> GroupMember? {
-        ATRMembership.member(object(json), atrGroup: atr, now: now, baseURL: Self.base)
+        let member = ATRMembership.member(object(json), atrGroup: atr, now: now, baseURL: Self.base)
+        XCTAssertEqual(ATRMembership.member(stored: Array(json.utf8), atrGroup: atr, now: now, baseURL: Self.base), member,
+                       "on the stored bytes: \(json)")
+        return member
+    }
+
+    /// The ATR details read on the stored bytes, shapes the byte path must hand to the parse or read alike.
+    func testMemberDetailsOnBytesAreTheParsedOnes() {
+        let coverage = ATRExtension.coverageReference, provider = ATRExtension.attributedProvider
+        let escaped = provider.replacingOccurrences(of: "/", with: #"\/"#)
+        let shapes = [
+            #"{"extension":[{"url":"\#(coverage)","valueReference":{"reference":"Coverage/c1"}},{"url":"\#(provider)","valueReference":{"reference":"PractitionerRole/r1"}},{"url":"\#(provider)","valueReference":{"reference":"PractitionerRole/r1"}}],"entity":{"reference":"Patient/p1"}}"#,
+            #"{"entity":{"reference":"Patient/p1"},"extension":[{"valueReference":{"reference":"Organization/o1"},"url":"\#(escaped)"}]}"#,
+            #"{"entity":{"reference":"Patient/p1"},"extension":[null,{"url":"\#(coverage)","valueReference":{"reference":"Coverage/c1"}}]}"#,
+            #"{"entity":{"reference":"Patient/p1"},"extension":[{"url":7,"valueReference":{"reference":"Coverage/c1"}},{"url":"\#(coverage)"}]}"#,
+            #"{"entity":{"reference":"Patient/p1"},"extension":[{"url":"\#(coverage)","valueReference":{"reference":"Patient/p2"}},{"url":"\#(provider)","valueReference":{"reference":"Patient/p2"}}]}"#,
+            #"{"entity":{"reference":"Patient/p1"},"extension":{"url":"\#(coverage)","valueReference":{"reference":"Coverage/c1"}}}"#,
+            #"{"\u0065ntity":{"reference":"Patient/p1"},"extension":[{"url":"\#(coverage)","valueReference":{"reference":"Coverage/c1"}}]}"#,
+            #"{"entity":{"reference":"Patient/p1"},"extension":[{"url":"\#(coverage)","valueReference":{"reference":"https://elsewhere.example/Coverage/c1"}}]}"#,
+            #"{"entity":{"reference":"Practitioner/d1"},"extension":[]}"#,
+            #"{"extension":[]}"#,
+        ]
+        for shape in shapes {
+            _ = member(shape, atr: true)
+            _ = member(shape, atr: false)
+        }
+        XCTAssertEqual(member(shapes[0], atr: true), GroupMember(patient: key("Patient/p1"), coverageReferences: [key("Coverage/c1")],
+                                                                   attributedProviders: [key("PractitionerRole/r1")]))
+        XCTAssertEqual(member(shapes[1], atr: true)?.attributedProviders, [key("Organization/o1")], "an escaped URL is still the URL")
+        XCTAssertEqual(member(shapes[2], atr: true)?.coverageReferences, [key("Coverage/c1")])
     }
 
     func testMemberEntityMustBeALocalPatient() {
@@ -656,7 +688,10 @@ final class ATRRulesTests: XCTestCase {
     func testKeepsMemberDropsOnlyOptedOutPatients() {
         let optedOut: Set<String> = ["b"]
         func keeps(_ text: String) -> Bool {
-            Subsetting.keepsMember(try? JSONParser.parse(Array(text.utf8)), optedOut: optedOut, baseURL: Self.base)
+            let parsed = Subsetting.keepsMember(try? JSONParser.parse(Array(text.utf8)), optedOut: optedOut, baseURL: Self.base)
+            XCTAssertEqual(Subsetting.keepsMember(entityOf: Array(text.utf8), optedOut: optedOut, baseURL: Self.base), parsed,
+                           "on the stored bytes: \(text)")
+            return parsed
         }
         XCTAssertTrue(keeps(#"{"entity":{"reference":"Patient/a"}}"#))
         XCTAssertFalse(keeps(#"{"entity":{"reference":"Patient/b"}}"#))
@@ -665,6 +700,10 @@ final class ATRRulesTests: XCTestCase {
         XCTAssertTrue(keeps(#"{"entity":{"reference":"https://elsewhere.example/fhir/Patient/b"}}"#))
         XCTAssertTrue(keeps(#""junk""#), "an element that cannot be read stays as it is")
         XCTAssertTrue(keeps(#"{"inactive":true}"#))
+        XCTAssertFalse(keeps(#"{"extension":[{"url":"u","valueReference":{"reference":"Patient/a"}}],"\u0065ntity":{"reference":"Patient/b"}}"#),
+                       "an escaped name")
+        XCTAssertTrue(keeps(#"{"period":{"start":"2026"},"entity":{"reference":"Patient/a"},"extension":[{"entity":{"reference":"Patient/b"}}]}"#))
+        XCTAssertTrue(keeps(#"{"entity":"Patient/b"}"#))
     }
 }
 
@@ -697,6 +736,100 @@ final class ResourceScanTests: XCTestCase {
             var elements: [String] = []
             XCTAssertTrue(ResourceScan.forEachElement(in: raw, array: range) { elements.append(String(decoding: raw[$0], as: UTF8.self)) })
             XCTAssertEqual(elements, [#"{"x":1}"#, #"{"y":[2,3]}"#, #""z""#])
+        }
+    }
+
+    func testTheQuoteSearchIsTheByteByByteOne() {
+        var generator = SystemRandomNumberGenerator()
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 200] {
+            for _ in 0..<40 {
+                let bytes = (0..<length).map { _ in Bool.random(using: &generator) && Int.random(in: 0..<6, using: &generator) == 0
+                    ? UInt8(ascii: "\"") : UInt8.random(in: 0...255, using: &generator) & 0x7F | 0x01 }
+                for from in Set([0, length / 2, max(0, length - 1), length]) {
+                    let naive = bytes[min(from, length)...].firstIndex(of: UInt8(ascii: "\""))
+                    XCTAssertEqual(bytes.firstQuote(from: from), naive, "\(bytes) from \(from)")
+                }
+            }
+        }
+        // Bytes just above and below the quote's value, and 0x80 bytes, must not be taken for it.
+        let near: [UInt8] = [0x21, 0x23, 0xA2, 0x80, 0xFF, 0x00, 0x02, 0x21, 0x22]
+        XCTAssertEqual(near.firstQuote(from: 0), 8)
+    }
+
+    func testStringsEndAtTheFirstUnescapedQuote() {
+        let text = #"{"a":"x\\","b":"y\"\\\"z","c":"\\\\"}"#
+        XCTAssertEqual(ResourceScan(Array(text.utf8))?.properties.map(\.key), ["a", "b", "c"])
+        XCTAssertEqual(ResourceScan.values(of: [Array("c".utf8)], in: Array(text.utf8))?.first??.count, 6)
+        XCTAssertNil(ResourceScan(Array(#"{"a":"x\"}"#.utf8)))
+    }
+
+    func testValuesOfNamedPropertiesAreThoseTheFullScanFinds() {
+        let names = ["b", "a", "zz"].map { Array($0.utf8) }
+        for text in [#"{"a":"x\"}","b" : [1,{"a":"]"}],"a":2}"#, #"{"zz":{},"b":null}"#, #"{}"#, #" { "c" : 1 } "#] {
+            let bytes = Array(text.utf8)
+            let full = ResourceScan(bytes)
+            XCTAssertEqual(ResourceScan.values(of: names, in: bytes), ["b", "a", "zz"].map { full?.value($0) }, text)
+        }
+        XCTAssertEqual(ResourceScan.values(of: names, in: Array(#"{"a":1}"#.utf8))?.map { $0?.count }, [nil, 1, nil])
+        XCTAssertNil(ResourceScan.values(of: names, in: Array(#"{"\u0061":1}"#.utf8)), "an escaped name: the full scan reads it")
+        for malformed in [#"["a"]"#, #"{"a":1"#, #"{"a" 1}"#, #"{"a":1 "b":2}"#, ""] {
+            XCTAssertNil(ResourceScan.values(of: names, in: Array(malformed.utf8)), malformed)
+        }
+    }
+}
+
+final class ExportReferenceReaderTests: XCTestCase {
+    private static let base = "https://fhir.example.org/r4"
+
+    private static let resources: [(ResourceType, String)] = [
+        ("Patient", #"{"resourceType":"Patient","id":"p1","generalPractitioner":[{"reference":"Practitioner/d1"},{"reference":"Organization/o1"},{"reference":"Practitioner/d1"}],"managingOrganization":{"reference":"Organization/o1"}}"#),
+        ("Patient", #"{"resourceType":"Patient","id":"p2","generalPractitioner":[{"reference":"Practitioner/d1"},{"reference":"Organization/o1"},{"reference":"Practitioner/d1"}]}"#),
+        ("Patient", #"{"resourceType":"Patient","id":"p3","managingOrganization":{"reference":"https://fhir.example.org/r4/Organization/o2"},"generalPractitioner":[{"reference":"Patient/p9"},{"reference":"https://elsewhere.example/Practitioner/x"}]}"#),
+        ("Patient", #"{"resourceType":"Patient","id":"p4","managingOrganization":{"reference":"Organization/o3"},"managingOrganization":{"reference":"Organization/o4"}}"#),
+        ("Patient", #"{"resourceType":"Patient","id":"p5","\u006danagingOrganization":{"reference":"Organization/o5"}}"#),
+        ("Patient", #"{"resourceType":"Patient","id":"p6","managingOrganization":{"reference":"Organization/o6"}"#),
+        ("Coverage", #"{"resourceType":"Coverage","id":"c1","policyHolder":{"reference":"Organization/o2"},"payor":[{"reference":"Organization/o1"},{"reference":"Patient/p1"}]}"#),
+        ("Coverage", #"{"resourceType":"Coverage","id":"c2","payor":[{"reference":"Organization/o1"},{"reference":"Patient/p1"}]}"#),
+        ("PractitionerRole", #"{"resourceType":"PractitionerRole","id":"r1","location":[{"reference":"Location/l1"}],"practitioner":{"reference":"Practitioner/d1"}}"#),
+        ("RelatedPerson", #"{"resourceType":"RelatedPerson","id":"rp","patient":{"reference":"Patient/p1"}}"#),
+    ]
+
+    func testTheReaderAnswersWhatTheScanAnswersFirstAndRememberedAlike() {
+        var reader = ExportReferenceReader(baseURL: Self.base)
+        for round in 1...2 {
+            for (type, text) in Self.resources {
+                let json = Array(text.utf8)
+                XCTAssertEqual(reader.additionalReferences(type: type, json: json),
+                               ExportReferences.additionalReferences(type: type, json: json, baseURL: Self.base), "round \(round): \(text)")
+            }
+        }
+        XCTAssertEqual(reader.additionalReferences(type: "Patient", json: Array(Self.resources[0].1.utf8)).map(\.description),
+                       ["Practitioner/d1", "Organization/o1"])
+        XCTAssertEqual(reader.additionalReferences(type: "Patient", json: Array(Self.resources[4].1.utf8)).map(\.description),
+                       ["Organization/o5"], "an escaped name is read by the full scan")
+    }
+
+    func testPastItsCapacityTheReaderStillAnswersRight() {
+        var reader = ExportReferenceReader(baseURL: Self.base)
+        for n in 0..<(ExportReferenceReader.capacity + 10) {
+            let json = Array(#"{"resourceType":"Patient","managingOrganization":{"reference":"Organization/o\#(n)"}}"#.utf8)
+            XCTAssertEqual(reader.additionalReferences(type: "Patient", json: json), [ResourceKey(type: "Organization", id: "o\(n)")])
+        }
+        XCTAssertEqual(reader.rememberedValues, ExportReferenceReader.capacity)
+    }
+
+    func testValuesThatCannotNameATargetAreNeitherParsedNorRemembered() {
+        var reader = ExportReferenceReader(baseURL: Self.base)
+        for n in 0..<10 {
+            let json = Array(#"{"resourceType":"Coverage","policyHolder":{"reference":"RelatedPerson/r\#(n)"},"payor":[{"reference":"Organization/o1"}]}"#.utf8)
+            XCTAssertEqual(reader.additionalReferences(type: "Coverage", json: json), [ResourceKey(type: "Organization", id: "o1")])
+        }
+        XCTAssertEqual(reader.rememberedValues, 1, "only the payor")
+        for value in [#"{"reference":"Location\/l1"}"#, #"{"reference":"https://fhir.example.org/r4/Location/l1"}"#, #"[{"reference":"PractitionerRole/x"}]"#] {
+            XCTAssertTrue(ExportReferenceReader.mayReferenceATarget(ArraySlice(value.utf8)), value)
+        }
+        for value in [#"{"reference":"RelatedPerson/r1"}"#, #"{"reference":"Patient/Organization"}"#, #"{"display":"Location"}"#, "[]"] {
+            XCTAssertFalse(ExportReferenceReader.mayReferenceATarget(ArraySlice(value.utf8)), value)
         }
     }
 }

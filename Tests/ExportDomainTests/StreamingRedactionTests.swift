@@ -15,6 +15,10 @@ final class StreamingRedactionTests: XCTestCase {
         #"{"resourceType":"Coverage","status":"active","costToBeneficiary":[{"type":{"text":"t"},"valueQuantity":{"value":2}}],"id":"c"}"#,
         #"{"id":"c","resourceType":"Coverage","meta":null,"extension":[{"url":"a","valueMoney":{"value":1}},{"url":"b","valueString":"s"}]}"#,
         #"{"resourceType":"Coverage","meta":{"versionId":"1"},"extension":[{"url":"a","valueMoney":{"value":1}}]}"#,
+        #"{"resourceType":"Coverage","meta":{},"extension":[{"url":"a","valueMoney":{"value":1}}]}"#,
+        #"{"resourceType":"Coverage","meta":{ "versionId" : "1" },"extension":[{"url":"a","valueMoney":{"value":1}}]}"#,
+        #"{"resourceType":"Coverage","meta":{"source":"a\/b é","profile":["x y"]},"extension":[{"url":"a","valueMoney":{"value":1}}]}"#,
+        #"{"resourceType":"Coverage","meta":{"security":[{"code":"x"}],"extension":[{"url":"u","valueDecimal":1.50}]},"costToBeneficiary":[{"valueMoney":{"value":1}}]}"#,
         #"{"resourceType":"Coverage","meta":{"tag":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ObservationValue","code":"SUBSETTED"}]},"extension":[{"url":"a","valueMoney":{"value":1}}]}"#,
         #"{"resourceType":"Coverage","meta":{"tag":{"code":"x"}},"extension":[{"url":"a","id":"i","valueMoney":{"value":1}}],"id":"late"}"#,
         #"{"extension":[{"url":"a","valueMoney":{"value":1}}],"meta":7}"#,
@@ -80,6 +84,17 @@ final class StreamingRedactionTests: XCTestCase {
         print("streaming redactors: \(streamingRedactors), resources changed by the walk: \(streamedChanges)")
         XCTAssertGreaterThanOrEqual(streamingRedactors, 30)
         XCTAssertGreaterThanOrEqual(streamedChanges, 150, "the walk itself must do most of the work")
+    }
+
+    func testTheSubsettedTagOnBytesIsTheTrees() throws {
+        for text in [#"{"resourceType":"Coverage","meta":{"versionId":"1"},"id":"c"}"#, #"{"meta":{},"id":"c"}"#,
+                     #"{"id":"c","meta":{ "versionId" : "1" }}"#, #"{"meta":{"source":"a\\/b"}}"#,
+                     #"{"meta":{"tag":[{"code":"x"}]}}"#, #"{"id":"c","resourceType":"Coverage"}"#, #"{"meta":null,"id":"c"}"#] {
+            guard case .object(var tree) = try JSONParser.parse(Array(text.utf8)) else { return XCTFail(text) }
+            Subsetting.addSubsettedTag(&tree)
+            XCTAssertEqual(SubsettedTagOnBytes.adding(to: Array(text.utf8)).map { String(decoding: $0, as: UTF8.self) },
+                           JSONValue.object(tree).serializedString, text)
+        }
     }
 
     func testWhichExpressionsStream() throws {

@@ -25,6 +25,19 @@ final class GroupWindowTests: XCTestCase {
         XCTAssertNil(window.readFailure)
     }
 
+    func testTheQuoteSearchFindsTheFirstQuoteAcrossEdges() {
+        let edge = GroupWindow.windowSize
+        var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: edge * 2 + 100)
+        for quote in [3, edge - 1, edge + 7, edge * 2 + 99] { bytes[quote] = UInt8(ascii: "\"") }
+        let window = GroupWindow(InMemoryGroup(bytes: bytes, lastUpdated: FHIRInstant(millisecondsSinceEpoch: 0)))
+        for (from, expected) in [(0, 3), (3, 3), (4, edge - 1), (edge - 1, edge - 1), (edge, edge + 7), (edge + 8, edge * 2 + 99)] {
+            XCTAssertEqual(window.firstQuote(from: from), expected, "from \(from)")
+        }
+        _ = window.byte(at: edge * 2 + 50)
+        XCTAssertEqual(window.firstQuote(from: 1), 3, "a search behind the window reads back")
+        XCTAssertNil(window.firstQuote(from: edge * 2 + 100))
+    }
+
     func testAScanOverTheWindowFindsWhatTheStoredBytesHold() throws {
         let members = (0..<30_000).map { #"{"entity":{"reference":"Patient/p\#($0)"}}"# }
         let json = Array(#"{"resourceType":"Group","id":"g","member":[\#(members.joined(separator: ","))],"active":true}"#.utf8)

@@ -9,7 +9,7 @@ final class InMemorySnapshot: ExportSource {
     private var resources: [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] = [:]
     private var references: [(source: ResourceKey, reference: IndexedReference)] = []
     private var exported = Set<ResourceKey>()
-    /// Calls of each batch lookup (`referencing` by linked type), to check members are looked up by slice.
+    /// Calls of each batch lookup, to check members are looked up by slice.
     private(set) var lookups: [String: Int] = [:]
 
     /// Each JSON text must carry `resourceType`, `id` and `meta.lastUpdated`. `unreadableGroups`
@@ -49,16 +49,18 @@ final class InMemorySnapshot: ExportSource {
         return found
     }
 
-    func referencing(_ targets: [ResourceKey], _ link: MemberLink) throws -> [ResourceKey: [ResourceKey]] {
-        lookups["referencing \(link.type)", default: 0] += 1
-        var linked: [ResourceKey: [ResourceKey]] = [:]
-        for target in Set(targets) {
-            let sources = references.filter {
-                $0.reference.target == target && $0.source.type == link.type && link.paths.contains($0.reference.path)
-            }.map(\.source)
-            if !sources.isEmpty { linked[target] = Array(Set(sources)).sorted { $0.id < $1.id } }
+    func referencing(_ targets: [ResourceKey], _ links: [MemberLink]) throws -> [[ResourceKey: [ResourceKey]]] {
+        lookups["referencing", default: 0] += 1
+        return links.map { link in
+            var linked: [ResourceKey: [ResourceKey]] = [:]
+            for target in Set(targets) {
+                let sources = references.filter {
+                    $0.reference.target == target && $0.source.type == link.type && link.paths.contains($0.reference.path)
+                }.map(\.source)
+                if !sources.isEmpty { linked[target] = Array(Set(sources)).sorted { $0.id < $1.id } }
+            }
+            return linked
         }
-        return linked
     }
 
     func markExported(_ keys: [ResourceKey]) throws -> Set<ResourceKey> {

@@ -46,20 +46,28 @@ final class ExportSliceQueriesTests: DatabaseTestCase {
         let db = try world()
         try db.beginSnapshot()
         defer { db.endSnapshot() }
-        for link in [MemberLink.coverage, .relatedPerson, .consent] {
-            for targets in [patients(0..<300), patients([1]), patients([5, 7, 0]), patients(0..<257), patients([5, 5, 0, 5])] {
-                var expected: [ResourceKey: [ResourceKey]] = [:]
-                for target in targets {
-                    let linked = try db.referencing(target, link)
-                    if !linked.isEmpty { expected[target] = linked }
+        let links: [MemberLink] = [.consent, .coverage, .relatedPerson]
+        for targets in [patients(0..<300), patients([1]), patients([5, 7, 0]), patients(0..<257), patients([5, 5, 0, 5])] {
+            for chosen in [links, [.coverage], [.relatedPerson, .consent]] {
+                let expected = try chosen.map { link in
+                    var linked: [ResourceKey: [ResourceKey]] = [:]
+                    for target in targets {
+                        let sources = try db.referencing(target, link)
+                        if !sources.isEmpty { linked[target] = sources }
+                    }
+                    return linked
                 }
-                XCTAssertEqual(try db.referencing(targets, link), expected, "\(link.type), \(targets.count) targets")
+                XCTAssertEqual(try db.referencing(targets, chosen), expected, "\(chosen.map(\.type)), \(targets.count) targets")
             }
         }
-        XCTAssertEqual(try db.referencing(patients([1, 0, 7]), .coverage)[ResourceKey(type: "Patient", id: "p1")]?.map(\.id), ["c0"])
-        XCTAssertEqual(try db.referencing(patients([7]), .consent)[ResourceKey(type: "Patient", id: "p7")]?.map(\.id), ["k1", "k2"], "in id order")
-        XCTAssertEqual(try db.referencing(patients([3]), .coverage), [:], "c3 is deleted")
-        XCTAssertEqual(try db.referencing([], .coverage), [:])
+        let p1 = ResourceKey(type: "Patient", id: "p1"), p7 = ResourceKey(type: "Patient", id: "p7")
+        XCTAssertEqual(try db.referencing(patients([1, 0, 7]), [.coverage])[0][p1]?.map(\.id), ["c0"], "as subscriber")
+        XCTAssertEqual(try db.referencing(patients([7]), [.consent])[0][p7]?.map(\.id), ["k1", "k2"], "in id order")
+        XCTAssertEqual(try db.referencing(patients([0]), [.coverage])[0][ResourceKey(type: "Patient", id: "p0")]?.map(\.id), ["c0"],
+                       "once, though c0 names p0 as beneficiary and no other path")
+        XCTAssertEqual(try db.referencing(patients([3]), [.coverage]), [[:]], "c3 is deleted")
+        XCTAssertEqual(try db.referencing([], links), [[:], [:], [:]])
+        XCTAssertEqual(try db.referencing(patients([1]), []), [])
     }
 
     func testCurrentResourcesOfASliceAreTheCurrentVersions() throws {

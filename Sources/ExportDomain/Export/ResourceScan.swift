@@ -6,16 +6,53 @@ public protocol ByteSource {
     func byte(at index: Int) -> UInt8
     /// A copy of the bytes in `range`.
     func bytes(_ range: Range<Int>) -> [UInt8]
+    /// The index of the first `"` at or after `index`, or nil: where a scan spends most of its
+    /// time (strings are most of a resource's bytes), so sources in memory look eight bytes at once.
+    func firstQuote(from index: Int) -> Int?
+}
+
+extension ByteSource {
+    @inlinable
+    public func firstQuote(from index: Int) -> Int? {
+        var position = index
+        while position < count {
+            if byte(at: position) == UInt8(ascii: "\"") { return position }
+            position += 1
+        }
+        return nil
+    }
 }
 
 extension UnsafeRawBufferPointer: ByteSource {
     @inlinable public func byte(at index: Int) -> UInt8 { self[index] }
     @inlinable public func bytes(_ range: Range<Int>) -> [UInt8] { Array(self[range]) }
+
+    /// Eight bytes at a time: a byte of the word equals `"` when that byte of `word ^ 0x22…` is
+    /// zero, and the lowest byte flagged by the zero-byte test is exactly the first such byte.
+    @inlinable
+    public func firstQuote(from index: Int) -> Int? {
+        var position = Swift.max(index, 0)
+        #if _endian(little)
+        let quotes: UInt64 = 0x2222_2222_2222_2222
+        while position + 8 <= count {
+            let word = loadUnaligned(fromByteOffset: position, as: UInt64.self) ^ quotes
+            let zero = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+            if zero != 0 { return position + zero.trailingZeroBitCount / 8 }
+            position += 8
+        }
+        #endif
+        while position < count {
+            if self[position] == UInt8(ascii: "\"") { return position }
+            position += 1
+        }
+        return nil
+    }
 }
 
 extension Array: ByteSource where Element == UInt8 {
     @inlinable public func byte(at index: Int) -> UInt8 { self[index] }
     @inlinable public func bytes(_ range: Range<Int>) -> [UInt8] { Array(self[range]) }
+    @inlinable public func firstQuote(from index: Int) -> Int? { withUnsafeBytes { $0.firstQuote(from: index) } }
 }
 
 /// Walks a stored resource's JSON without building it in memory: its top-level properties
@@ -74,6 +111,43 @@ public struct ResourceScan: Sendable {
         properties.first { $0.key == key }?.value
     }
 
+    /// The value ranges of the top-level properties named `names` (UTF-8, first occurrence each),
+    /// in the order of `names`, without building the property list: no allocation per property.
+    /// Nil on malformed input or an escaped property name (the full scan reads those).
+    @inlinable
+    public static func values<Source: ByteSource>(of names: [[UInt8]], in source: Source) -> [Range<Int>?]? {
+        var found = [Range<Int>?](repeating: nil, count: names.count)
+        var scanner = Scanner(source)
+        scanner.skipWhitespace()
+        guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+        var first = true
+        while true {
+            scanner.skipWhitespace()
+            if scanner.consume(UInt8(ascii: "}")) { return found }
+            if !first {
+                guard scanner.consume(UInt8(ascii: ",")) else { return nil }
+                scanner.skipWhitespace()
+            }
+            first = false
+            guard let key = scanner.stringRange() else { return nil }
+            let name = (key.lowerBound + 1)..<(key.upperBound - 1)
+            scanner.skipWhitespace()
+            guard scanner.consume(UInt8(ascii: ":")) else { return nil }
+            scanner.skipWhitespace()
+            let valueStart = scanner.position
+            guard scanner.skipValue() else { return nil }
+            for position in name where source.byte(at: position) == UInt8(ascii: "\\") { return nil }
+            for (index, wanted) in names.enumerated() where found[index] == nil && wanted.count == name.count {
+                var equal = true
+                for (offset, byte) in wanted.enumerated() where source.byte(at: name.lowerBound + offset) != byte {
+                    equal = false
+                    break
+                }
+                if equal { found[index] = valueStart..<scanner.position }
+            }
+        }
+    }
+
     /// Calls `body` with each element's byte range, in order. Returns false on malformed input.
     @inlinable
     public static func forEachElement<Source: ByteSource>(in source: Source, array: Range<Int>,
@@ -126,20 +200,18 @@ public struct ResourceScan: Sendable {
             return true
         }
 
-        /// A string token including its quotes.
+        /// A string token including its quotes. A quote after an odd run of backslashes is escaped.
         @inlinable
         mutating func stringRange() -> Range<Int>? {
             let start = position
             guard consume(UInt8(ascii: "\"")) else { return nil }
-            while position < count {
-                switch source.byte(at: position) {
-                case UInt8(ascii: "\\"): position += 2
-                case UInt8(ascii: "\""):
-                    position += 1
-                    return start..<position
-                default: position += 1
-                }
+            while let quote = source.firstQuote(from: position), quote < count {
+                var backslashes = 0
+                while quote - backslashes - 1 > start, source.byte(at: quote - backslashes - 1) == UInt8(ascii: "\\") { backslashes += 1 }
+                position = quote + 1
+                if backslashes % 2 == 0 { return start..<position }
             }
+            position = count
             return nil
         }
 

@@ -34,6 +34,9 @@ enum SubsettedTagOnBytes {
                 members.firstIndex { buffer[$0.key].elementsEqual(name.utf8) }
             }
             let metaIndex = index(of: "meta")
+            if let metaIndex, let meta = Self.metaWithTag(UnsafeRawBufferPointer(rebasing: buffer[members[metaIndex].value])) {
+                return Self.joined(buffer, members.enumerated().map { $0.offset == metaIndex ? .literal(meta) : .stored($0.element.member) })
+            }
             var probe = JSONObject()
             if let metaIndex, buffer[members[metaIndex].value.lowerBound] == UInt8(ascii: "{") {
                 guard let meta = try? JSONParser.parse(UnsafeRawBufferPointer(rebasing: buffer[members[metaIndex].value])) else { return nil }
@@ -46,28 +49,65 @@ enum SubsettedTagOnBytes {
             guard let meta = probe["meta"] else { return nil }
             let metaMember = Array(#""meta":"#.utf8) + meta.serialized()
 
-            var pieces: [[UInt8]] = []
+            var pieces: [Piece] = []
             for (i, member) in members.enumerated() {
                 if i == metaIndex {
-                    if keptMeta { pieces.append(metaMember) }
+                    if keptMeta { pieces.append(.literal(metaMember)) }
                     continue
                 }
-                pieces.append(Array(buffer[member.member]))
+                pieces.append(.stored(member.member))
             }
             if !keptMeta {
                 let remaining = members.enumerated().filter { $0.offset != metaIndex }.map(\.element)
                 let anchor = remaining.firstIndex { buffer[$0.key].elementsEqual("id".utf8) }
                     ?? remaining.firstIndex { buffer[$0.key].elementsEqual("resourceType".utf8) } ?? -1
-                pieces.insert(metaMember, at: anchor + 1)
+                pieces.insert(.literal(metaMember), at: anchor + 1)
             }
-            var result: [UInt8] = [UInt8(ascii: "{")]
-            result.reserveCapacity(json.count + 128)
-            for (i, piece) in pieces.enumerated() {
-                if i > 0 { result.append(UInt8(ascii: ",")) }
-                result.append(contentsOf: piece)
-            }
-            result.append(UInt8(ascii: "}"))
-            return result
+            return Self.joined(buffer, pieces)
         }
+    }
+
+    private enum Piece {
+        case stored(Range<Int>)
+        case literal([UInt8])
+    }
+
+    private static func joined(_ buffer: UnsafeRawBufferPointer, _ pieces: [Piece]) -> [UInt8] {
+        var result: [UInt8] = [UInt8(ascii: "{")]
+        result.reserveCapacity(buffer.count + 128)
+        for (i, piece) in pieces.enumerated() {
+            if i > 0 { result.append(UInt8(ascii: ",")) }
+            switch piece {
+            case .stored(let range): result.append(contentsOf: buffer[range])
+            case .literal(let bytes): result.append(contentsOf: bytes)
+            }
+        }
+        result.append(UInt8(ascii: "}"))
+        return result
+    }
+
+    private static let tagMember = Array(#""tag":["#.utf8)
+        + JSONValue.object(JSONObject([("system", .string(Subsetting.tagSystem)), ("code", .string(Subsetting.tagCode)),
+                                       ("display", .string(Subsetting.tagDisplay))])).serialized() + [UInt8(ascii: "]")]
+
+    /// `"meta":` and the meta object with a `tag` member holding only the SUBSETTED tag, added
+    /// last, when the object has no `tag` yet and is written as the serialiser would write it
+    /// (no whitespace between tokens, no escapes), so the bytes equal the tree's; nil otherwise.
+    private static func metaWithTag(_ meta: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard meta.count >= 2, meta.first == UInt8(ascii: "{"), meta.last == UInt8(ascii: "}"),
+              let tag = ResourceScan.values(of: [Array("tag".utf8)], in: meta), tag[0] == nil else { return nil }
+        var inString = false
+        for byte in meta {
+            if byte == UInt8(ascii: "\\") { return nil }
+            if byte == UInt8(ascii: "\"") { inString.toggle() }
+            if !inString, ResourceScan.Scanner<UnsafeRawBufferPointer>.isWhitespace(byte) { return nil }
+        }
+        var result = Array(#""meta":"#.utf8)
+        result.reserveCapacity(result.count + meta.count + tagMember.count + 1)
+        result.append(contentsOf: meta.dropLast())
+        if meta.count > 2 { result.append(UInt8(ascii: ",")) }
+        result.append(contentsOf: tagMember)
+        result.append(UInt8(ascii: "}"))
+        return result
     }
 }

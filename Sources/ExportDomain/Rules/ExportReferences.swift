@@ -37,7 +37,15 @@ public enum ExportReferences {
     /// over), so a Patient costs a scan and a million-member Group no memory.
     @inlinable
     public static func additionalReferences<Source: ByteSource>(type: ResourceType, json source: Source, baseURL: String) -> [ResourceKey] {
-        guard let elements = followedElements[type], let scan = ResourceScan(source) else { return [] }
+        guard followedElements[type] != nil, let scan = ResourceScan(source) else { return [] }
+        return additionalReferences(type: type, scan: scan, json: source, baseURL: baseURL)
+    }
+
+    /// The same, with the resource already scanned (a big Group is read once, not twice).
+    @inlinable
+    public static func additionalReferences<Source: ByteSource>(type: ResourceType, scan: ResourceScan, json source: Source,
+                                                                baseURL: String) -> [ResourceKey] {
+        guard let elements = followedElements[type] else { return [] }
         var properties: [(String, JSONValue)] = [("resourceType", .string(type.rawValue))]
         for element in elements {
             if let range = scan.value(element), let value = try? JSONParser.parse(source.bytes(range)) {
@@ -45,5 +53,16 @@ public enum ExportReferences {
             }
         }
         return additionalReferences(of: JSONObject(properties), baseURL: baseURL)
+    }
+
+    /// The local references to `targetTypes` in one followed element's JSON value, in order,
+    /// without duplicates; none when the value is not JSON.
+    public static func followedKeys(in value: [UInt8], baseURL: String) -> [ResourceKey] {
+        guard let parsed = try? JSONParser.parse(value) else { return [] }
+        var keys: [ResourceKey] = []
+        for key in ReferenceReader.keys(in: parsed, baseURL: baseURL) where targetTypes.contains(key.type) && !keys.contains(key) {
+            keys.append(key)
+        }
+        return keys
     }
 }

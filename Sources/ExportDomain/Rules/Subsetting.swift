@@ -102,6 +102,19 @@ public enum Subsetting {
         return !optedOut.contains(key.id)
     }
 
+    private static let entityName = [Array("entity".utf8)]
+
+    /// `keepsMember` for a member element's stored JSON, parsing only its `entity`: the same
+    /// answer for JSON this server wrote (valid; an escaped name takes the full parse).
+    public static func keepsMember(entityOf element: [UInt8], optedOut: Set<String>, baseURL: String) -> Bool {
+        guard let entity = ResourceScan.values(of: entityName, in: element) else {
+            return keepsMember(try? JSONParser.parse(element), optedOut: optedOut, baseURL: baseURL)
+        }
+        guard let range = entity[0] else { return true }
+        let value = try? JSONParser.parse(Array(element[range]))
+        return keepsMember(value.map { .object(JSONObject([("entity", $0)])) }, optedOut: optedOut, baseURL: baseURL)
+    }
+
     /// A whole parsed Group without the elements of opted-out members (`keepsMember`), tagged
     /// SUBSETTED when any was removed: what a provider's REST read of its list shows, as the
     /// export does (which streams the same rule over the stored bytes instead).
