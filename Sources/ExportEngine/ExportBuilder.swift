@@ -27,6 +27,11 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// Members left out because they opted out (for the audit trail: how many, never which).
     public private(set) var optedOutMembers = 0
     private var deletedWritten = Set<ResourceKey>()
+    /// In an ATR list, the indices of the member elements of opted-out members, ascending: what
+    /// the exported Group leaves out (every element naming a local Patient is a member there).
+    /// Nil for any other Group, where elements that do not count may name an opted-out member.
+    private var optedOutElements: [Int]?
+    private var elementsRead = 0
 
     /// `checkpoint` is called with the progress text every `BatchSize` resources; it throws
     /// (`ExportAbandoned`) to stop the export, e.g. when the task was cancelled. `sliceSize`
@@ -75,6 +80,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         var redactionMayChangeGroup = false
         if let members = scan.value("member") {
             let atrGroup = ATRMembership.isATRGroup(ATRMembership.metaAndExtensions(scan, group))
+            if atrGroup { optedOutElements = [] }
             _ = ResourceScan.forEachElement(in: group, array: members) { _ in memberCount += 1 }
             // The kick-off refused it if the count was indexed; a Group grown since, or written
             // before counts were indexed, is refused here, before any file is written.
@@ -97,6 +103,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                 let member = ATRMembership.member(stored: bytes, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
                 if let member, request.since != nil { try snapshot.noteMember(member.patient, earlier: false) }
                 slice.append(member)
+                elementsRead += 1
                 if slice.count == sliceSize { try exportSlice() }
             }
             guard complete else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
@@ -154,10 +161,11 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         let coverages = linked[1], related = links.count > 2 ? linked[2] : [:]
         // Each element's turn: nil when left out, else whether the member is exported whole.
         var whole: [Bool?] = []
-        for member in slice {
+        for (offset, member) in slice.enumerated() {
             guard let member else { whole.append(nil); continue }
             if optedOutNow.contains(member.patient) {
                 optedOut.insert(member.patient.id)
+                optedOutElements?.append(elementsRead - slice.count + offset)
                 whole.append(nil)
                 continue
             }
@@ -330,7 +338,8 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         if optedOut.isEmpty && !subsetByElements && !redactionMayChange { return try writeStored() }
         if let line = GroupLine(group: group, properties: scan.properties,
                                 kept: subsetByElements ? Subsetting.keptElements(type: "Group", selectors: request.elements) : nil,
-                                redactor: redactionMayChange ? redactor : nil, optedOut: optedOut, baseURL: settings.publicBaseURL) {
+                                redactor: redactionMayChange ? redactor : nil, optedOut: optedOut,
+                                droppedMembers: optedOutElements, baseURL: settings.publicBaseURL) {
             guard line.changed else { return try writeStored() }
             try output.write(type: "Group", length: line.length) { writer in try line.write { try writer.append($0) } }
             return try countWritten()

@@ -23,15 +23,17 @@ struct GroupLine {
 
     /// - Parameters:
     ///   - redactor: nil when redaction cannot change this Group (decided from its bytes).
+    ///   - droppedMembers: the indices (ascending) of the `member` elements `Subsetting.keepsMember`
+    ///     leaves out, when the caller already knows them; nil: found here, in a pass of their own.
     /// - Returns: nil when the Group must be assembled in memory.
     init?(group: GroupWindow, properties: [ResourceScan.Property], kept: Set<String>?, redactor: Redactor?,
-          optedOut: Set<String>, baseURL: String) {
+          optedOut: Set<String>, droppedMembers known: [Int]? = nil, baseURL: String) {
         self.group = group
         self.properties = properties
         self.kept = kept
         self.redactor = redactor
-        var dropped: [Int] = []
-        if !optedOut.isEmpty, let members = properties.first(where: { $0.key == "member" }) {
+        var dropped: [Int] = known ?? []
+        if known == nil, !optedOut.isEmpty, let members = properties.first(where: { $0.key == "member" }) {
             var index = 0
             _ = ResourceScan.forEachElement(in: group, array: members.value) { range in
                 if !Subsetting.keepsMember(entityOf: group.bytes(range), optedOut: optedOut, baseURL: baseURL) {

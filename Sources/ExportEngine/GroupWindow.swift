@@ -57,11 +57,16 @@ final class GroupWindow: GroupBytes {
         }
     }
 
+    /// Bytes kept before the one a refill is for: a scan that meets a quote at a window's start
+    /// looks back for backslashes, which would otherwise read the whole window again.
+    static let lookBehind = 64
+
     @inline(never)
     private func refill(at index: Int) -> UInt8 {
         guard index >= 0 && index < count else { return 0 }
-        window = base.bytes(index..<min(index + Self.windowSize, count))
-        windowStart = index
-        return window.first ?? 0
+        let start = max(0, index - Self.lookBehind)
+        window = base.bytes(start..<min(start + Self.windowSize, count))
+        windowStart = start
+        return index - start < window.count ? window[index - start] : 0
     }
 }

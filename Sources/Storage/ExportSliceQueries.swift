@@ -27,17 +27,18 @@ extension Database {
                 ) { (target: $0.text(0) ?? "", sourceType: $0.text(1) ?? "", path: $0.text(2) ?? "", source: $0.text(3) ?? "") }
                 for row in rows {
                     for (index, link) in links.enumerated() where link.type.rawValue == row.sourceType && link.paths.contains(where: { $0.rawValue == row.path }) {
-                        let source = ResourceKey(type: link.type, id: row.source)
-                        let target = ResourceKey(type: type, id: row.target)
-                        if result[index][target]?.contains(source) != true { result[index][target, default: []].append(source) }
+                        result[index][ResourceKey(type: type, id: row.target), default: []].append(ResourceKey(type: link.type, id: row.source))
                     }
                 }
             }
         }
-        // Bytewise, as the index orders ids (BINARY in SQLite, "C" in PostgreSQL).
+        // Bytewise, as the index orders ids (BINARY in SQLite, "C" in PostgreSQL); a source that
+        // names the target by two paths (beneficiary and subscriber) once.
         for index in result.indices {
             for (target, sources) in result[index] where sources.count > 1 {
-                result[index][target] = sources.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+                var ordered = sources.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+                ordered.removeDuplicatesInPlace()
+                result[index][target] = ordered
             }
         }
         return result
@@ -99,5 +100,17 @@ extension Database {
 
     static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+}
+
+extension Array where Element: Equatable {
+    /// Removes each element equal to the one before it (a sorted array's duplicates).
+    mutating func removeDuplicatesInPlace() {
+        var kept = 0
+        for index in indices where kept == 0 || self[index] != self[kept - 1] {
+            self[kept] = self[index]
+            kept += 1
+        }
+        removeLast(count - kept)
     }
 }

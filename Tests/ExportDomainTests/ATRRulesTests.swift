@@ -300,6 +300,10 @@ final class ATRRulesTests: XCTestCase {
             #"{"entity":{"reference":"Patient/p1"},"extension":[{"url":"\#(coverage)","valueReference":{"reference":"https://elsewhere.example/Coverage/c1"}}]}"#,
             #"{"entity":{"reference":"Practitioner/d1"},"extension":[]}"#,
             #"{"extension":[]}"#,
+            #"{"entity":{"display":"A","reference":"Patient/p1"},"extension":[{"url":"\#(coverage)","valueReference":{"reference":"Coverage\/c1"}}]}"#,
+            #"{"entity":{"reference":"Patient\/p1"}}"#, #"{"entity":{"reference":7}}"#, #"{"entity":["Patient/p1"]}"#,
+            #"{"entity":null}"#, #"{"entity":{"reference":"https://fhir.example.org/r4/Patient/p1"}}"#,
+            #"{"entity":{"display":"no reference"}}"#, #"{"entity":{"reference":"Patient/p1","type":"Patient","reference2":"x"}}"#,
         ]
         for shape in shapes {
             _ = member(shape, atr: true)
@@ -704,6 +708,8 @@ final class ATRRulesTests: XCTestCase {
                        "an escaped name")
         XCTAssertTrue(keeps(#"{"period":{"start":"2026"},"entity":{"reference":"Patient/a"},"extension":[{"entity":{"reference":"Patient/b"}}]}"#))
         XCTAssertTrue(keeps(#"{"entity":"Patient/b"}"#))
+        XCTAssertFalse(keeps(#"{"entity":{"reference":"Patient\/b"}}"#), "an escaped reference")
+        XCTAssertTrue(keeps(#"{"entity":{"reference":null}}"#))
     }
 }
 
@@ -743,8 +749,8 @@ final class ResourceScanTests: XCTestCase {
         var generator = SystemRandomNumberGenerator()
         for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 200] {
             for _ in 0..<40 {
-                let bytes = (0..<length).map { _ in Bool.random(using: &generator) && Int.random(in: 0..<6, using: &generator) == 0
-                    ? UInt8(ascii: "\"") : UInt8.random(in: 0...255, using: &generator) & 0x7F | 0x01 }
+                let bytes = (0..<length).map { _ in Int.random(in: 0..<12, using: &generator) == 0
+                    ? UInt8(ascii: "\"") : UInt8.random(in: 0...255, using: &generator) }
                 for from in Set([0, length / 2, max(0, length - 1), length]) {
                     let naive = bytes[min(from, length)...].firstIndex(of: UInt8(ascii: "\""))
                     XCTAssertEqual(bytes.firstQuote(from: from), naive, "\(bytes) from \(from)")

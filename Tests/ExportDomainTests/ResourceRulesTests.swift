@@ -73,6 +73,16 @@ final class ResourceRulesTests: XCTestCase {
                           "Patient/p1/_history", "Patient//p1", "Patient/p 1"] {
             XCTAssertNil(ResourceKey.parse(reference: malformed, baseURL: base), malformed)
         }
+        // The base URL with or without its trailing slash; nothing but the base and one slash before the type.
+        for base in [base, base + "/"] {
+            XCTAssertEqual(ResourceKey.parse(reference: "https://localhost:8443/fhir/Coverage/c1", baseURL: base), ResourceKey(type: "Coverage", id: "c1"))
+            for other in ["https://localhost:8443/fhirx/Coverage/c1", "https://localhost:8443/fhir//Coverage/c1", "https://localhost:8443/fhir",
+                          "https://localhost:8443/fhir/", "http://localhost:8443/fhir/Coverage/c1", "https://localhost:8443/fhir/\u{301}Coverage/c1",
+                          "https://localhost:8443/fhir\u{301}/Coverage/c1"] {
+                XCTAssertNil(ResourceKey.parse(reference: other, baseURL: base), "\(other) against \(base)")
+            }
+        }
+        XCTAssertEqual(ResourceKey.parse(reference: "http://h/r4/Patient/p1", baseURL: "http://h/r4"), ResourceKey(type: "Patient", id: "p1"))
     }
 
     func testReferenceIndexOfATRGroup() {

@@ -115,6 +115,15 @@ final class ExportBuilderTests: XCTestCase {
         XCTAssertEqual(result.ids("Patient"), ["p1", "p2", "p3"])
     }
 
+    func testAnOrdinaryGroupLeavesOutEveryElementOfAnOptedOutMember() throws {
+        // p3 (opted out) is listed as a member and again as an inactive element, which does not count.
+        let group = #"{"resourceType":"Group","id":"plain","meta":\#(Self.meta()),"type":"person","actual":true,"member":[\#(Self.member("p3", extra: #","inactive":true"#)),\#(Self.member("p1")),\#(Self.member("p3"))]}"#
+        let result = try export(Self.world + [group], group: "plain", sliceSize: 2)
+        XCTAssertEqual(result.ids("Patient"), ["p1"])
+        XCTAssertEqual(memberReferences(result.resources("Group").first), ["Patient/p1"])
+        XCTAssertTrue(isSubsetted(result.resources("Group").first))
+    }
+
     func testAnOrdinaryGroupExportsOnlyActiveMembersWhosePeriodCoversNow() throws {
         let group = #"{"resourceType":"Group","id":"plain","meta":\#(Self.meta()),"type":"person","actual":true,"member":[\#(Self.member("p1", extra: #","period":{"start":"2026-01-01","end":"2027-01-01"}"#)),\#(Self.member("p2", extra: #","inactive":true"#)),\#(Self.member("p3x", extra: #","period":{"end":"2026-06-01"}"#))]}"#
         let result = try export(Self.world + [group, Self.patient("p3x")], group: "plain")
@@ -205,18 +214,28 @@ final class ExportBuilderTests: XCTestCase {
         let one = try export(world, sliceSize: 1)
         XCTAssertEqual(one.ids("Patient"), ["p4", "p1", "p2", "p5"])
         XCTAssertEqual(one.ids("Coverage"), ["cov45", "cov1", "cov2"])
+        XCTAssertEqual(memberReferences(one.resources("Group").first),
+                       ["Patient/p4", "Patient/p1", "Location/nowhere", "Patient/p2", "Patient/p5", "Patient/p4"], "without the opted-out p3")
         XCTAssertEqual(one.lookups["referencing"], 6, "one per member: not the Location")
         let oneSince = try export(world, earlierGroups: january, sliceSize: 1, request: { $0.since = Self.november })
         XCTAssertEqual(oneSince.ids("Patient"), ["p1", "p2", "p5"], "p1 joined, p2 changed, p5 joined and changed")
         XCTAssertEqual(oneSince.ids("Coverage"), ["cov1", "cov2", "cov45"], "cov45 whole for p5 although p4 met it first")
         // Slices of 2: [p4 p1] [Location p3] [p2 p5] [p4].
-        for (size, lookups) in [(2, 4), (3, 3), (7, 1), (256, 1)] {
+        for (size, lookups) in [(2, 4), (3, 3), (256, 1)] {
             let sliced = try export(world, sliceSize: size)
             XCTAssertEqual(sliced.everything, one.everything, "slices of \(size)")
             XCTAssertEqual(sliced.lookups["referencing"], lookups, "slices of \(size)")
             let since = try export(world, earlierGroups: january, sliceSize: size, request: { $0.since = Self.november })
             XCTAssertEqual(since.everything, oneSince.everything, "_since, slices of \(size)")
+            for adjust in [{ (request: inout ExportRequest) in request.patients = ["Patient/p5", "Patient/p3", "Patient/p4", "Patient/nobody"] },
+                           { (request: inout ExportRequest) in request.until = FHIRInstant.parseInstant("2026-06-01T00:00:00Z") }] {
+                XCTAssertEqual(try export(world, sliceSize: size, request: adjust).everything,
+                               try export(world, sliceSize: 1, request: adjust).everything, "a patient list or _until, slices of \(size)")
+            }
         }
+        let listed = try export(world, sliceSize: 3, request: { $0.patients = ["Patient/p5", "Patient/p3", "Patient/p4"] })
+        XCTAssertEqual(listed.ids("Patient"), ["p4", "p5"])
+        XCTAssertEqual(listed.errors.count, 1, "p3 is not an exported member")
     }
 
     func testAMemberWhoJoinedGetsACoverageSharedWithAMemberWhoDidNotChange() throws {

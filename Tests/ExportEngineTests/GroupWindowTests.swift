@@ -38,6 +38,28 @@ final class GroupWindowTests: XCTestCase {
         XCTAssertNil(window.firstQuote(from: edge * 2 + 100))
     }
 
+    func testStringsWithEscapesAcrossAWindowEdgeScanAsInMemory() throws {
+        // Escaped quotes and backslashes placed on both sides of every window edge.
+        var members: [String] = []
+        var length = 40
+        while length < GroupWindow.windowSize * 2 + 200 {
+            let note = String(repeating: "n", count: members.count % 7) + #"\"q\\"# + String(repeating: "m", count: members.count % 5)
+            let member = #"{"entity":{"reference":"Patient/p\#(members.count)"},"note":"\#(note)"}"#
+            members.append(member)
+            length += member.utf8.count + 1
+        }
+        let json = Array(#"{"resourceType":"Group","member":[\#(members.joined(separator: ","))]}"#.utf8)
+        let window = GroupWindow(InMemoryGroup(bytes: json, lastUpdated: FHIRInstant(millisecondsSinceEpoch: 0)))
+        let stored = try XCTUnwrap(ResourceScan(json)?.value("member"))
+        let windowed = try XCTUnwrap(ResourceScan(window)?.value("member"))
+        XCTAssertEqual(windowed, stored)
+        var inMemory: [Range<Int>] = [], overWindow: [Range<Int>] = []
+        XCTAssertTrue(ResourceScan.forEachElement(in: json, array: stored) { inMemory.append($0) })
+        XCTAssertTrue(ResourceScan.forEachElement(in: window, array: windowed) { overWindow.append($0) })
+        XCTAssertEqual(overWindow, inMemory)
+        XCTAssertEqual(inMemory.count, members.count)
+    }
+
     func testAScanOverTheWindowFindsWhatTheStoredBytesHold() throws {
         let members = (0..<30_000).map { #"{"entity":{"reference":"Patient/p\#($0)"}}"# }
         let json = Array(#"{"resourceType":"Group","id":"g","member":[\#(members.joined(separator: ","))],"active":true}"#.utf8)

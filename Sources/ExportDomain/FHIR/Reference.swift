@@ -18,14 +18,19 @@ public struct ResourceKey: Sendable, Hashable, Comparable, CustomStringConvertib
     /// Anything else (contained `#x`, `urn:`, other servers, logical identifiers) is not local.
     public static func parse(reference: String, baseURL: String) -> ResourceKey? {
         var text = Substring(reference)
-        if text.hasPrefix("http://") || text.hasPrefix("https://") {
-            let prefix = baseURL.hasSuffix("/") ? baseURL : baseURL + "/"
-            guard text.hasPrefix(prefix) else { return nil }
-            text = text.dropFirst(prefix.count)
-        }
-        // `Type/id` or `Type/id/_history/version`; found by index, as this runs for every
-        // reference an export follows.
+        // `Type/id` or `Type/id/_history/version`; found by index and compared as bytes, as this
+        // runs for every reference an export follows (the base URL and the names are ASCII, so
+        // the outcome is that of comparing characters).
         let slash = UInt8(ascii: "/")
+        if text.utf8.starts(with: "http://".utf8) || text.utf8.starts(with: "https://".utf8) {
+            guard text.utf8.starts(with: baseURL.utf8) else { return nil }
+            var rest = text.utf8.dropFirst(baseURL.utf8.count)
+            if baseURL.utf8.last != slash {
+                guard rest.first == slash else { return nil }
+                rest = rest.dropFirst()
+            }
+            text = text[rest.startIndex...]
+        }
         guard let afterType = text.utf8.firstIndex(of: slash) else { return nil }
         let type = String(text[..<afterType])
         let rest = text[text.utf8.index(after: afterType)...]

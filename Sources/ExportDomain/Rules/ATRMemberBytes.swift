@@ -74,8 +74,20 @@ enum MemberBytes {
         return nil
     }
 
-    /// The local key of a `Reference` value at `range`.
+    private static let referenceName = [Array("reference".utf8)]
+
+    /// The local key of a `Reference` value at `range` (`ReferenceReader.key`): its `reference`
+    /// string read in place; anything else (not an object, an escaped name or string) parsed.
     static func reference(_ bytes: [UInt8], _ range: Range<Int>, baseURL: String) -> ResourceKey? {
-        ReferenceReader.key(of: try? JSONParser.parse(Array(bytes[range])), baseURL: baseURL)
+        func parsed() -> ResourceKey? { ReferenceReader.key(of: try? JSONParser.parse(Array(bytes[range])), baseURL: baseURL) }
+        let found = bytes.withUnsafeBytes { raw in
+            ResourceScan.values(of: referenceName, in: UnsafeRawBufferPointer(rebasing: raw[range]))
+        }
+        guard let found else { return parsed() }
+        guard let token = found[0].map({ ($0.lowerBound + range.lowerBound)..<($0.upperBound + range.lowerBound) }) else { return nil }
+        guard token.count >= 2, bytes[token.lowerBound] == UInt8(ascii: "\"") else { return nil }
+        let inner = bytes[(token.lowerBound + 1)..<(token.upperBound - 1)]
+        if inner.contains(UInt8(ascii: "\\")) { return parsed() }
+        return ResourceKey.parse(reference: String(decoding: inner, as: UTF8.self), baseURL: baseURL)
     }
 }

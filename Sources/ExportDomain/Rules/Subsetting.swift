@@ -110,9 +110,8 @@ public enum Subsetting {
         guard let entity = ResourceScan.values(of: entityName, in: element) else {
             return keepsMember(try? JSONParser.parse(element), optedOut: optedOut, baseURL: baseURL)
         }
-        guard let range = entity[0] else { return true }
-        let value = try? JSONParser.parse(Array(element[range]))
-        return keepsMember(value.map { .object(JSONObject([("entity", $0)])) }, optedOut: optedOut, baseURL: baseURL)
+        guard let range = entity[0], let key = MemberBytes.reference(element, range, baseURL: baseURL), key.type == "Patient" else { return true }
+        return !optedOut.contains(key.id)
     }
 
     /// A whole parsed Group without the elements of opted-out members (`keepsMember`), tagged
