@@ -762,6 +762,21 @@ final class ResourceScanTests: XCTestCase {
         XCTAssertEqual(near.firstQuote(from: 0), 8)
     }
 
+    func testSameBytesComparesEveryByte() {
+        for length in [0, 1, 7, 8, 9, 16, 23] {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            bytes.withUnsafeBytes { a in
+                XCTAssertTrue(Array(bytes).withUnsafeBytes { a.sameBytes(as: $0) }, "\(length)")
+                XCTAssertFalse((bytes + [0]).withUnsafeBytes { a.sameBytes(as: $0) }, "\(length): a longer one")
+                for changed in 0..<length {
+                    var other = bytes
+                    other[changed] ^= 0x40
+                    XCTAssertFalse(other.withUnsafeBytes { a.sameBytes(as: $0) }, "\(length): byte \(changed)")
+                }
+            }
+        }
+    }
+
     func testStringsEndAtTheFirstUnescapedQuote() {
         let text = #"{"a":"x\\","b":"y\"\\\"z","c":"\\\\"}"#
         XCTAssertEqual(ResourceScan(Array(text.utf8))?.properties.map(\.key), ["a", "b", "c"])

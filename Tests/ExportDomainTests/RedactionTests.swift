@@ -160,6 +160,13 @@ final class RedactionTests: XCTestCase {
         XCTAssertFalse(matcher.occurs(in: Array(#"{"a":"valueMoney","b":["net"],"c":"\"net\":"}"#.utf8)))
         XCTAssertFalse(matcher.occurs(in: Array(#"{"network":1,"ne":2,"valueMoneyX":3}"#.utf8)))
         XCTAssertTrue(matcher.occurs(in: Array(#"{"a":"x\"y","net":1}"#.utf8)))
+        // Escaped backslashes before a closing quote, long strings, unterminated input.
+        XCTAssertTrue(matcher.occurs(in: Array(#"{"a":"x\\","net":1}"#.utf8)))
+        XCTAssertFalse(matcher.occurs(in: Array(#"{"a":"x\\\"net\":1 and a long tail of text","b":1}"#.utf8)))
+        XCTAssertTrue(matcher.occurs(in: Array(#"{"description":"a long value that mentions valueMoney on its way","valueMoney":{}}"#.utf8)))
+        XCTAssertFalse(matcher.occurs(in: Array(#"{"description":"a long value that mentions \"valueMoney\": on its way"}"#.utf8)))
+        XCTAssertTrue(matcher.occurs(in: Array(#"{"a":"unterminated"#.utf8)))
+        XCTAssertTrue(matcher.occurs(in: Array(#"{"a":"x\"#.utf8)))
     }
 
     func testFastPathNames() throws {

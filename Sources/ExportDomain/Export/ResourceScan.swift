@@ -49,6 +49,27 @@ extension UnsafeRawBufferPointer: ByteSource {
     }
 }
 
+extension UnsafeRawBufferPointer {
+    /// Whether both hold the same bytes, compared eight at a time (the generic `elementsEqual`
+    /// goes through an iterator per byte).
+    @inlinable
+    public func sameBytes(as other: UnsafeRawBufferPointer) -> Bool {
+        guard count == other.count else { return false }
+        var position = 0
+        while position + 8 <= count {
+            if loadUnaligned(fromByteOffset: position, as: UInt64.self) != other.loadUnaligned(fromByteOffset: position, as: UInt64.self) {
+                return false
+            }
+            position += 8
+        }
+        while position < count {
+            if self[position] != other[position] { return false }
+            position += 1
+        }
+        return true
+    }
+}
+
 extension Array: ByteSource where Element == UInt8 {
     @inlinable public func byte(at index: Int) -> UInt8 { self[index] }
     @inlinable public func bytes(_ range: Range<Int>) -> [UInt8] { Array(self[range]) }
@@ -205,7 +226,7 @@ public struct ResourceScan: Sendable {
         mutating func stringRange() -> Range<Int>? {
             let start = position
             guard consume(UInt8(ascii: "\"")) else { return nil }
-            while let quote = source.firstQuote(from: position), quote < count {
+            while position < count, let quote = source.firstQuote(from: position), quote < count {
                 var backslashes = 0
                 while quote - backslashes - 1 > start, source.byte(at: quote - backslashes - 1) == UInt8(ascii: "\\") { backslashes += 1 }
                 position = quote + 1

@@ -67,7 +67,7 @@ enum MemberBytes {
             url = inner
         }
         func equal(_ known: [UInt8]) -> Bool {
-            url.count == known.count && url.withUnsafeBytes { a in known.withUnsafeBytes { b in a.elementsEqual(b) } }
+            url.withUnsafeBytes { a in known.withUnsafeBytes { b in a.sameBytes(as: b) } }
         }
         if equal(coverageReferenceURL) { return .coverageReference }
         if equal(attributedProviderURL) { return .attributedProvider }

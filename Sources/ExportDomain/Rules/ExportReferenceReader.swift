@@ -53,7 +53,9 @@ extension ExportReferenceReader {
                 var start = 0
                 while start + prefix.count <= bytes.count {
                     guard let index = bytes[start...].firstIndex(of: first), index + prefix.count <= bytes.count else { break }
-                    if bytes[index..<(index + prefix.count)].elementsEqual(prefix) { return true }
+                    if prefix.withUnsafeBytes({ UnsafeRawBufferPointer(rebasing: bytes[index..<(index + prefix.count)]).sameBytes(as: $0) }) {
+                        return true
+                    }
                     start = index + 1
                 }
             }
@@ -76,6 +78,6 @@ private struct ValueBytes: Hashable {
     }
 
     static func == (left: ValueBytes, right: ValueBytes) -> Bool {
-        left.bytes.withUnsafeBytes { a in right.bytes.withUnsafeBytes { b in a.elementsEqual(b) } }
+        left.bytes.withUnsafeBytes { a in right.bytes.withUnsafeBytes { b in a.sameBytes(as: b) } }
     }
 }
