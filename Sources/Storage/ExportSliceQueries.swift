@@ -15,20 +15,27 @@ extension Database {
     public func referencing(_ targets: [ResourceKey], _ links: [MemberLink]) throws -> [[ResourceKey: [ResourceKey]]] {
         var result = [[ResourceKey: [ResourceKey]]](repeating: [:], count: links.count)
         guard !links.isEmpty else { return result }
+        // Each row names the one link it belongs to (`CASE`), so links must not share a type and path.
+        let pairs = links.flatMap { link in link.paths.map { "\(link.type.rawValue) \($0.rawValue)" } }
+        guard Set(pairs).count == pairs.count else {
+            return try links.map { try referencing(targets, [$0])[0] }
+        }
         let types = Array(Set(links.map(\.type.rawValue))).sorted()
+        let linkOfRow = links.enumerated().map { index, link in
+            "WHEN source_type = ? AND path IN (\(Self.placeholders(link.paths.count))) THEN \(index)"
+        }.joined(separator: " ")
+        let linkValues = links.flatMap { link in [SQLValue.type(link.type)] + link.paths.map { .text($0.rawValue) } }
         for (type, ids) in Self.idsByType(targets) {
             for chunk in Self.inListChunks(ids) {
                 let rows = try connection.query(
                     """
-                    SELECT target_id, source_type, path, source_id FROM refs \(connection.dialect.indexedBy("refs_by_target"))
+                    SELECT target_id, source_id, CASE \(linkOfRow) END FROM refs \(connection.dialect.indexedBy("refs_by_target"))
                     WHERE target_type = ? AND target_id IN (\(Self.placeholders(chunk.count))) AND source_type IN (\(Self.placeholders(types.count)))
                     """,
-                    [.type(type)] + chunk.map { .text($0) } + types.map { .text($0) }
-                ) { (target: $0.text(0) ?? "", sourceType: $0.text(1) ?? "", path: $0.text(2) ?? "", source: $0.text(3) ?? "") }
-                for row in rows {
-                    for (index, link) in links.enumerated() where link.type.rawValue == row.sourceType && link.paths.contains(where: { $0.rawValue == row.path }) {
-                        result[index][ResourceKey(type: type, id: row.target), default: []].append(ResourceKey(type: link.type, id: row.source))
-                    }
+                    linkValues + [.type(type)] + chunk.map { .text($0) } + types.map { .text($0) }
+                ) { $0.isNull(2) ? nil : (target: $0.text(0) ?? "", source: $0.text(1) ?? "", link: Int($0.integer(2))) }
+                for case let row? in rows {
+                    result[row.link][ResourceKey(type: type, id: row.target), default: []].append(ResourceKey(type: links[row.link].type, id: row.source))
                 }
             }
         }

@@ -48,7 +48,7 @@ final class ExportSliceQueriesTests: DatabaseTestCase {
         defer { db.endSnapshot() }
         let links: [MemberLink] = [.consent, .coverage, .relatedPerson]
         for targets in [patients(0..<300), patients([1]), patients([5, 7, 0]), patients(0..<257), patients([5, 5, 0, 5])] {
-            for chosen in [links, [.coverage], [.relatedPerson, .consent]] {
+            for chosen in [links, [.coverage], [.relatedPerson, .consent], [.coverage, .consent, .coverage], [.listingGroup, .coverageListingGroup]] {
                 let expected = try chosen.map { link in
                     var linked: [ResourceKey: [ResourceKey]] = [:]
                     for target in targets {
