@@ -36,6 +36,7 @@ struct ImportCommand: ParsableCommand {
             stopped = error
         }
         importer.progress.finish()
+        if importer.created + importer.updated + importer.deleted > 0 { try database.refreshPlannerStatistics() }
         if let stopped { FileHandle.standardError.write(Data("atrctl import stopped at \(stopped)\n".utf8)) }
         let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
         let deleted = importer.deleted > 0 ? ", \(importer.deleted) deleted" : ""
@@ -57,6 +58,7 @@ struct ReindexCommand: ParsableCommand {
         let progress = ProgressReporter(label: "reindex", total: nil)
         let count = try database.reindexAll { progress.update(done: Int64($0), count: $0) }
         progress.finish()
+        try database.refreshPlannerStatistics()
         print("reindexed \(count) resources")
     }
 }

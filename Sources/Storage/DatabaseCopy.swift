@@ -41,6 +41,7 @@ extension Database {
                 throw StorageError(sqlState: "XX000", message: "\(table): \(rows) rows copied but \(found) found in the target")
             }
         }
+        try target.refreshPlannerStatistics()
         return copied
     }
 

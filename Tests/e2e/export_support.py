@@ -689,6 +689,43 @@ def resources_written(progress: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def thread_states(pid: int) -> list[str]:
+    """The state letter of each of the process's threads ([] once it is gone)."""
+    states = []
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return states
+    for thread in threads:
+        try:
+            with open(f"/proc/{pid}/task/{thread}/stat", encoding="ascii", errors="replace") as handle:
+                states.append(handle.read().rsplit(") ", 1)[1][0])
+        except FileNotFoundError:
+            continue
+    return states
+
+
+def stop_in_the_middle(pid: int, condition, timeout: float = 120, step: float = 0.03):
+    """Runs process ``pid`` in steps of ``step`` seconds (SIGCONT, sleep, SIGSTOP) and looks at
+    it only while it is stopped, until ``condition()`` returns a true value; returns that value
+    with the process left stopped (SIGKILL it, or SIGCONT it). Nothing moves while it is looked
+    at, so a scheduler is caught in the middle of an export that takes many steps, however fast
+    the export has become. Steps of tens of milliseconds keep it running about as long as it is
+    looked at: its leases (renewed at each progress batch) do not run out while it is stopped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        os.kill(pid, signal.SIGSTOP)
+        while (states := thread_states(pid)) and not all(state in "TtZX" for state in states):
+            time.sleep(0.0005)
+        found = condition()
+        if found:
+            return found
+        assert states and "Z" not in states, f"process {pid} ended before it was caught"
+        assert time.monotonic() < deadline, f"process {pid} not caught within {timeout:.0f} s"
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(step)
+
+
 def partial_bytes(instance: Instance, task_id: str) -> int:
     """Bytes written so far into the task's temporary directory (files grow in 64 KiB steps)."""
     total = 0

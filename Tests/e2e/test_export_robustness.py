@@ -18,11 +18,12 @@ import pytest
 
 from export_support import (
     GeneratedGroup, Instance, assert_complete_export, generate_atr_group, partial_bytes, require_env,
-    resources_written,
+    resources_written, stop_in_the_middle,
 )
 
 #: A large export: 5000 members (Patient, Coverage, RelatedPerson each), 1% opted out. About
-#: 15,000 resources: seconds in a debug build, long enough to be killed in the middle. Member
+#: 15,000 resources; the scheduler is caught in the middle by running it a few milliseconds at
+#: a time (stop_in_the_middle), since a debug build exports them in well under a second. Member
 #: displays make the Group about 2 MB, past the scheduler's 1 MB read window, so reading it
 #: piece by piece and copying kept members across window edges is exercised.
 LARGE_MEMBERS = 5000
@@ -30,6 +31,15 @@ LARGE_DISPLAY_PADDING = 200
 SMALL_MEMBERS = 150
 TASKS = 20
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
+
+
+def well_under_way(instance, task_id: str, partial_bytes_too: bool = False) -> bool:
+    """Two progress batches written (or, with ``partial_bytes_too``, 64 KiB on disk); the task
+    may not have ended yet: the scheduler is looked at while stopped, so it cannot end unseen."""
+    info = instance.task(task_id)
+    assert info.get("state") in ("queued", "active"), f"the export ended before it could be killed: {info}"
+    return info["state"] == "active" and (resources_written(info.get("progress", "")) >= 400
+                                          or (partial_bytes_too and partial_bytes(instance, task_id) >= 1 << 16))
 
 
 @pytest.fixture(scope="module")
@@ -62,17 +72,7 @@ def test_scheduler_killed_mid_export_completes_after_restart(instance, large_gro
     first = instance.start_scheduler(log_name="killed")
 
     # Kill once the export is well under way: two batches written (progress) or 64 KiB on disk.
-    deadline = time.monotonic() + 60
-    while True:
-        info = instance.task(task_id)
-        assert info.get("state") in ("queued", "active"), \
-            f"the export ended before it could be killed (make LARGE_MEMBERS larger): {info}"
-        if info["state"] == "active" and (resources_written(info.get("progress", "")) >= 400
-                                          or partial_bytes(instance, task_id) >= 1 << 16):
-            break
-        assert first.poll() is None, instance.logs()
-        assert time.monotonic() < deadline, f"no progress: {info}\n{instance.logs()}"
-        time.sleep(0.05)
+    stop_in_the_middle(first.pid, lambda: well_under_way(instance, task_id, partial_bytes_too=True))
     first.send_signal(signal.SIGKILL)
     assert first.wait(timeout=10) == -signal.SIGKILL
 
@@ -136,14 +136,7 @@ def test_a_scheduler_restarted_on_the_same_host_takes_over_a_dead_ones_task_at_o
     instance.import_files(*generated.files)
     task_id = instance.kickoff(generated.group_id, TYPES)
     first = instance.start_scheduler(log_name="holder")
-    deadline = time.monotonic() + 60
-    while True:
-        info = instance.task(task_id)
-        assert info.get("state") in ("queued", "active"), f"the export ended before it could be killed: {info}"
-        if info["state"] == "active" and resources_written(info.get("progress", "")) >= 400:
-            break
-        assert time.monotonic() < deadline, f"no progress: {info}\n{instance.logs()}"
-        time.sleep(0.05)
+    stop_in_the_middle(first.pid, lambda: well_under_way(instance, task_id))
     first.send_signal(signal.SIGKILL)
     assert first.wait(timeout=10) == -signal.SIGKILL
     started = time.monotonic()

@@ -2,6 +2,8 @@
 "Performance"): a small export kicked off while a large one runs completes before the large one
 does, and long before the next `RepeatPeriod` poll (here ten minutes), so neither the wait behind
 another export nor the poll interval delays it. Every resource is still exported exactly once.
+The scheduler runs in short steps between SIGSTOP and SIGCONT while the two exports overlap, so
+"the large one still runs when the small one is done" holds however fast the export becomes.
 
 An isolated instance (own database and task files, SMART off) with `MaxParallelExports` 2 and
 `RepeatPeriod` 600 000 ms: any task that starts at all was started by a wake-up.
@@ -9,11 +11,14 @@ An isolated instance (own database and task files, SMART off) with `MaxParallelE
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
 
-from export_support import GeneratedGroup, Instance, assert_complete_export, generate_atr_group, require_env
+from export_support import (
+    GeneratedGroup, Instance, assert_complete_export, generate_atr_group, require_env, stop_in_the_middle,
+)
 
 LARGE_MEMBERS = 12000
 LARGE_DISPLAY_PADDING = 200
@@ -59,14 +64,22 @@ def test_a_small_export_does_not_wait_behind_a_large_one_nor_for_the_next_poll(i
         # The scheduler's first pass finds nothing; everything after it is started by kick-offs.
         time.sleep(1.0)
         large_task = instance.kickoff(large.group_id, TYPES)
-        wait_for_state(instance, large_task, ("active",), WOKEN_WITHIN)
+        # From here on the scheduler runs in steps of 30 ms and is looked at only while stopped
+        # (stop_in_the_middle): the large export takes many steps however fast it has become, the
+        # small one a few, and what is seen between two steps cannot change while it is looked at.
+        stop_in_the_middle(scheduler.pid, lambda: instance.task(large_task)["state"] == "active", timeout=WOKEN_WITHIN)
+        # Kicked off while the scheduler runs: stopped, it might hold the database's write lock.
+        os.kill(scheduler.pid, signal.SIGCONT)
         small_task = instance.kickoff(small.group_id, TYPES)
-        wait_for_state(instance, small_task, ("complete",), WOKEN_WITHIN)
+        stop_in_the_middle(scheduler.pid, lambda: instance.task(small_task)["state"] == "complete", timeout=WOKEN_WITHIN)
         assert instance.task(large_task)["state"] == "active", \
             "the large export should still run when the small one is done (make LARGE_MEMBERS larger)"
+        os.kill(scheduler.pid, signal.SIGCONT)
         wait_for_state(instance, large_task, ("complete",), 300)
         assert scheduler.poll() is None, instance.logs()
     finally:
+        if scheduler.poll() is None:
+            os.kill(scheduler.pid, signal.SIGCONT)  # a stopped process would not act on the SIGTERM
         instance.stop_schedulers()
     assert_complete_export(instance, small_task, small, TYPES)
     assert_complete_export(instance, large_task, large, TYPES)

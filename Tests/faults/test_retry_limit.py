@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from export_support import resources_written
+from export_support import resources_written, stop_in_the_middle
 from fault_support import FIGURES, TaskRows
-from instances import imported_group, in_attempt, kill, wait_for
+from instances import imported_group, in_attempt, kill
 
 TYPES = ["Group", "Patient", "Coverage", "RelatedPerson"]
 RETRY_LIMIT = 2
@@ -20,8 +20,10 @@ def test_a_task_that_keeps_dying_is_failed_after_retry_limit_attempts(isolated):
     attempts = RETRY_LIMIT + 1
     for attempt in range(1, attempts + 1):
         proc = instance.start_scheduler(log_name="dying")
-        wait_for(lambda: in_attempt(rows, task_id, attempt, lambda r: resources_written(r["progress"]) > 0),
-                 "progress", instance)
+        # Caught while stopped: a fast export could otherwise finish before the kill lands.
+        stop_in_the_middle(proc.pid, lambda: in_attempt(rows, task_id, attempt,
+                                                        lambda r: resources_written(r["progress"]) > 0),
+                           timeout=300, step=0.005)
         kill(proc.pid)
         proc.wait(timeout=10)
         FIGURES.fault("scheduler SIGKILL every attempt")
