@@ -711,13 +711,24 @@ def stop_in_the_middle(pid: int, condition, timeout: float = 120, step: float = 
     with the process left stopped (SIGKILL it, or SIGCONT it). Nothing moves while it is looked
     at, so a scheduler is caught in the middle of an export that takes many steps, however fast
     the export has become. Steps of tens of milliseconds keep it running about as long as it is
-    looked at: its leases (renewed at each progress batch) do not run out while it is stopped."""
+    looked at: its leases (renewed at each progress batch) do not run out while it is stopped.
+    A look that fails is tried again after the next step, up to three times in a row: the
+    process may have been stopped inside a lock the look needs (SQLite's WAL index), which a
+    running process never holds for long."""
     deadline = time.monotonic() + timeout
+    failed_looks: list[AssertionError] = []
     while True:
         os.kill(pid, signal.SIGSTOP)
         while (states := thread_states(pid)) and not all(state in "TtZX" for state in states):
             time.sleep(0.0005)
-        found = condition()
+        try:
+            found = condition()
+            failed_looks.clear()
+        except AssertionError as error:
+            failed_looks.append(error)
+            if len(failed_looks) > 3:
+                raise
+            found = None
         if found:
             return found
         assert states and "Z" not in states, f"process {pid} ended before it was caught"
