@@ -2,7 +2,7 @@
 of a large export finishes it after a restart with every resource exactly once and no partial
 file ever listed; two schedulers on one queue run each task exactly once.
 
-These tests run an isolated instance (own database, task directory, secret; lease 2 s, batch
+These tests run an isolated instance (own database, task directory, secret; lease 1 min, batch
 200, RepeatPeriod 100 ms) so the stack's own atr-scheduler never touches their tasks. Tasks are
 created through `atr-fcgi` in CGI mode, inspected with `atrctl tasks show`, and files are read
 straight from the task directory.
@@ -44,8 +44,10 @@ def well_under_way(instance, task_id: str, partial_bytes_too: bool = False) -> b
 
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory, repo_root, instance_settings):
+    # Leases of a minute: a scheduler run in steps (stop_in_the_middle) is stopped most of the
+    # time while it is looked at, and must not lose its lease to its own second worker meanwhile.
     inst = Instance(str(tmp_path_factory.mktemp("isolated")), require_env("ATR_BIN"),
-                    repo_root, instance_settings)
+                    repo_root, instance_settings, overrides={"BulkDataExport.LeaseDuration": "00:01:00"})
     yield inst
     inst.close()
 
