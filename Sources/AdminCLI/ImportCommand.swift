@@ -36,13 +36,22 @@ struct ImportCommand: ParsableCommand {
             stopped = error
         }
         importer.progress.finish()
-        if importer.created + importer.updated + importer.deleted > 0 { try database.refreshPlannerStatistics() }
         if let stopped { FileHandle.standardError.write(Data("atrctl import stopped at \(stopped)\n".utf8)) }
         let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
         let deleted = importer.deleted > 0 ? ", \(importer.deleted) deleted" : ""
         print("imported \(importer.created + importer.updated) resources (\(importer.created) created, \(importer.updated) updated\(deleted)) "
               + "from \(files.count) file(s) in \(seconds) s; \(importer.failures) invalid")
+        if importer.created + importer.updated + importer.deleted > 0 { refreshStatistics(database) }
         if importer.failures > 0 || stopped != nil { throw ExitCode(1) }
+    }
+}
+
+/// After the summary: the rows are written whatever happens here, so a failure is a warning.
+func refreshStatistics(_ database: Database) {
+    do {
+        try database.refreshPlannerStatistics()
+    } catch {
+        FileHandle.standardError.write(Data("atrctl: warning: planner statistics not refreshed (run ANALYZE): \(error)\n".utf8))
     }
 }
 
@@ -58,7 +67,7 @@ struct ReindexCommand: ParsableCommand {
         let progress = ProgressReporter(label: "reindex", total: nil)
         let count = try database.reindexAll { progress.update(done: Int64($0), count: $0) }
         progress.finish()
-        try database.refreshPlannerStatistics()
         print("reindexed \(count) resources")
+        refreshStatistics(database)
     }
 }

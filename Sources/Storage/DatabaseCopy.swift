@@ -41,7 +41,9 @@ extension Database {
                 throw StorageError(sqlState: "XX000", message: "\(table): \(rows) rows copied but \(found) found in the target")
             }
         }
-        try target.refreshPlannerStatistics()
+        // The copy has committed: statistics only speed up the first exports (autovacuum gathers
+        // them later too), so failing to gather them must not report the copy as failed.
+        try? target.refreshPlannerStatistics()
         return copied
     }
 

@@ -9,6 +9,7 @@ Like fhir_support.py, everything that encodes the export contract (README
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.client
 import json
@@ -715,6 +716,15 @@ def stop_in_the_middle(pid: int, condition, timeout: float = 120, step: float = 
     A look that fails is tried again after the next step, up to three times in a row: the
     process may have been stopped inside a lock the look needs (SQLite's WAL index), which a
     running process never holds for long."""
+    try:
+        return _step_until(pid, condition, timeout, step)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)  # never left stopped by a failed look: teardown needs it running
+        raise
+
+
+def _step_until(pid: int, condition, timeout: float, step: float):
     deadline = time.monotonic() + timeout
     failed_looks: list[AssertionError] = []
     while True:
