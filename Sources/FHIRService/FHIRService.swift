@@ -91,6 +91,16 @@ public final class FHIRService {
         } else if segments.count >= 2, !segments[1].hasPrefix("$"), ResourceID.isValid(segments[1]) {
             audit.entities = [.resource(ResourceKey(type: ResourceType(segments[0]), id: segments[1]))]
         }
+        // The most frequent request, a status poll, only reads: the caller's and the task's
+        // rows in one read transaction (status-poll profiles, README "Performance").
+        if segments == ["$exportstatus"] && (request.method == "GET" || request.method == "HEAD") {
+            return try database.readTogether { try routeAuthenticated(request, segments: segments, audit: audit) }
+        }
+        return try routeAuthenticated(request, segments: segments, audit: audit)
+    }
+
+    /// The routes that need the caller: authenticated first, then dispatched.
+    private func routeAuthenticated(_ request: HTTPRequest, segments: [String], audit: RequestAudit) throws -> HTTPResponse {
         let access = try access(request, audit: audit)
         try settings.requestJSONLimits.check(request.body)
         if let operation = segments.last, operation.hasPrefix("$") {

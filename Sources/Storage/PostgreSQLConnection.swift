@@ -116,6 +116,10 @@ public final class PostgreSQLConnection: SQLConnection {
         try commit()
     }
 
+    /// As they are: `BEGIN` and `COMMIT` would be two round trips more, and each statement
+    /// already sees a consistent snapshot.
+    public func readTogether<T>(_ body: () throws -> T) throws -> T { try body() }
+
     public func leaseClockMilliseconds(hostMilliseconds: Int64) throws -> Int64 {
         try query("SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)") { $0.integer(0) }.first
             ?? hostMilliseconds

@@ -80,6 +80,11 @@ public final class Database {
         try connection.writeTransaction(body)
     }
 
+    /// `body` only reads; its statements share one read transaction where that is cheaper.
+    public func readTogether<T>(_ body: () throws -> T) throws -> T {
+        try connection.readTogether(body)
+    }
+
     public func read(_ key: ResourceKey) throws -> ReadResult {
         let rows = try connection.query(
             "SELECT version_id, last_updated, deleted, json FROM resources WHERE type = ? AND id = ?",

@@ -33,6 +33,10 @@ public protocol SQLConnection: AnyObject {
     /// Ends the transaction `beginSnapshot` started.
     func endSnapshot() throws
 
+    /// Runs `body`, which only reads, with its statements in one read transaction where that
+    /// costs less than one transaction per statement.
+    func readTogether<T>(_ body: () throws -> T) throws -> T
+
     /// The time leases are stamped with: on PostgreSQL the database's clock (nodes' clocks may
     /// disagree), on SQLite (one host) the caller's `hostMilliseconds`.
     func leaseClockMilliseconds(hostMilliseconds: Int64) throws -> Int64

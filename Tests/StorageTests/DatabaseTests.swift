@@ -135,6 +135,29 @@ final class DatabaseTests: DatabaseTestCase {
         guard case .missing = try db.read(ResourceKey(type: "Patient", id: "gone")) else { return XCTFail("rolled back write is visible") }
     }
 
+    func testReadsTogetherAnswerTheirBodyAndLeaveNoTransactionOpen() throws {
+        let db = try open()
+        let key = ResourceKey(type: "Patient", id: "p1")
+        _ = try db.writeTransaction { try db.put(object(#"{"resourceType":"Patient","id":"p1"}"#), as: key, now: t0) }
+        let other = try open()
+        let versions: [Int] = try db.readTogether {
+            guard case .found(let before) = try db.read(key) else { throw StorageError(code: 0, message: "missing") }
+            // Another connection writes meanwhile: the reads never block a writer.
+            _ = try other.writeTransaction { try other.put(object(#"{"resourceType":"Patient","id":"p1"}"#), as: key, now: t0) }
+            return [before.versionId]
+        }
+        XCTAssertEqual(versions, [1])
+        struct Boom: Error {}
+        XCTAssertThrowsError(try db.readTogether { () throws -> Int in
+            _ = try db.read(key)
+            throw Boom()
+        }) { XCTAssertTrue($0 is Boom) }
+        // Nothing was left open: this connection writes, and reads what the other one wrote.
+        let (third, _) = try db.writeTransaction { try db.put(object(#"{"resourceType":"Patient","id":"p1"}"#), as: key, now: t0) }
+        XCTAssertEqual(third.versionId, 3)
+        XCTAssertEqual(try db.readTogether { try db.task("none") }?.id, nil)
+    }
+
     func testIndexesFollowWritesAndReindex() throws {
         let db = try open()
         let group = object(#"{"resourceType":"Group","identifier":[{"system":"s","value":"v1"}],"name":"Sunrise","member":[{"entity":{"reference":"Patient/a"}}]}"#)

@@ -10,6 +10,7 @@ An isolated instance (own database and task files, SMART off) with `MaxParallelE
 """
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
 import time
@@ -68,10 +69,13 @@ def test_a_small_export_does_not_wait_behind_a_large_one_nor_for_the_next_poll(i
         # (stop_in_the_middle): the large export takes many steps however fast it has become, the
         # small one a few, and what is seen between two steps cannot change while it is looked at.
         stop_in_the_middle(scheduler.pid, lambda: instance.task(large_task)["state"] == "active", timeout=WOKEN_WITHIN)
-        # Kicked off while the scheduler runs: stopped, it might hold the database's write lock.
-        os.kill(scheduler.pid, signal.SIGCONT)
-        small_task = instance.kickoff(small.group_id, TYPES)
-        stop_in_the_middle(scheduler.pid, lambda: instance.task(small_task)["state"] == "complete", timeout=WOKEN_WITHIN)
+        # Kicked off on a thread while the scheduler goes on in steps: a stopped scheduler may hold
+        # the database's write lock, which the kick-off then gets at its next step.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            kickoff = pool.submit(instance.kickoff, small.group_id, TYPES)
+            stop_in_the_middle(scheduler.pid, lambda: kickoff.done() and instance.task(kickoff.result())["state"] == "complete",
+                               timeout=WOKEN_WITHIN)
+            small_task = kickoff.result()
         assert instance.task(large_task)["state"] == "active", \
             "the large export should still run when the small one is done (make LARGE_MEMBERS larger)"
         os.kill(scheduler.pid, signal.SIGCONT)

@@ -198,18 +198,24 @@ def main() -> int:
             out.write(dumps(group_member(n, members)))
         out.write("]}\n")
     exported = members - opted_out
-    # A practitioner (and role) n % practs is exported when an exported member refers to it:
-    # when every member that does opted out, it is not (n % practs and n % OPT_OUT_EVERY repeat
-    # together within practs * OPT_OUT_EVERY members).
-    used_practs = len({n % practs for n in range(min(members, practs * OPT_OUT_EVERY))
-                       if n % OPT_OUT_EVERY != OPT_OUT_EVERY - 1})
+    # The provider directory an export reaches is what exported members refer to: their
+    # practitioners and roles (n % practs), their patients' organisations (n % orgs), and the
+    # roles' organisations and locations (p % orgs). Where every member that refers to one opted
+    # out, it is not exported (n % practs, n % orgs and n % OPT_OUT_EVERY repeat together).
+    used_practs, used_orgs = set(), set()
+    for n in range(members):
+        if n % OPT_OUT_EVERY != OPT_OUT_EVERY - 1:
+            used_practs.add(n % practs)
+            used_orgs.add(n % orgs)
+    used_locations = {p % orgs for p in used_practs}
     summary = {
         "members": members, "optedOut": opted_out, "groupId": group_id,
         "expected": {
             "Group": 1, "Patient": exported, "Coverage": exported, "RelatedPerson": exported,
             # Practitioners/roles reached by exported members (attributedProvider, generalPractitioner).
-            "Practitioner": used_practs, "PractitionerRole": used_practs,
-            "Organization": orgs + 1, "Location": orgs,
+            "Practitioner": len(used_practs), "PractitionerRole": len(used_practs),
+            # The payer (Coverage.payor) and the provider organisations reached.
+            "Organization": len(used_orgs | used_locations) + 1, "Location": len(used_locations),
         },
         "consents": opted_out,
         # Every resource of resources.ndjson and group.ndjson: what `atrctl import` loads.
