@@ -101,7 +101,6 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                     redactionMayChangeGroup = bytes.withUnsafeBytes { redactor.mayChange(type: "Group", property: "member", value: $0) }
                 }
                 let member = ATRMembership.member(stored: bytes, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
-                if let member, request.since != nil { try snapshot.noteMember(member.patient, earlier: false) }
                 slice.append(member)
                 elementsRead += 1
                 if slice.count == sliceSize { try exportSlice() }
@@ -155,6 +154,12 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         // One read of the reference index for the slice: opt-outs for every member, requested or
         // not (the exported Group must never list an opted-out member), and each one's own resources.
         let listed = slice.compactMap { $0?.patient }
+        // `_since`: who is a member now (for the departed members), and who was one then.
+        var earlierMemberIds = Set<String>()
+        if request.since != nil {
+            try snapshot.noteMembers(listed, earlier: false)
+            earlierMemberIds = try snapshot.earlierMemberIds(among: listed)
+        }
         let links: [MemberLink] = wanted.contains("RelatedPerson") ? [.consent, .coverage, .relatedPerson] : [.consent, .coverage]
         let linked = listed.isEmpty ? links.map { _ in [:] } : try snapshot.referencing(listed, links)
         let optedOutNow = try optedOutPatients(consents: linked[0])
@@ -175,7 +180,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                 requestedFound.insert(member.patient)
             }
             // A member who joined since `_since` is exported whole: the provider has nothing of theirs yet.
-            whole.append(request.since != nil ? !(try snapshot.notedMember(member.patient).earlier) : false)
+            whole.append(request.since != nil ? !earlierMemberIds.contains(member.patient.id) : false)
         }
         let patients = zip(slice, whole).compactMap { $1 == nil ? nil : $0?.patient }
         // Each exported member's own resources (Patient, Coverages, RelatedPersons) in the order written.
@@ -245,11 +250,18 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         let earlier = GroupWindow(stored)
         guard let scan = ResourceScan(earlier), let members = scan.value("member") else { return }
         let atrGroup = ATRMembership.isATRGroup(ATRMembership.metaAndExtensions(scan, earlier))
+        var patients: [ResourceKey] = []
+        patients.reserveCapacity(sliceSize)
         _ = try ResourceScan.forEachElement(in: earlier, array: members) { range in
             guard case .object(let element)? = try? JSONParser.parse(earlier.bytes(range)),
                   let member = ATRMembership.member(element, atrGroup: atrGroup, now: since, baseURL: settings.publicBaseURL) else { return }
-            try snapshot.noteMember(member.patient, earlier: true)
+            patients.append(member.patient)
+            if patients.count == sliceSize {
+                try snapshot.noteMembers(patients, earlier: true)
+                patients.removeAll(keepingCapacity: true)
+            }
         }
+        try snapshot.noteMembers(patients, earlier: true)
         if let failure = earlier.readFailure { throw failure }
     }
 

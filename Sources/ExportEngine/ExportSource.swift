@@ -25,8 +25,10 @@ public protocol ExportSource {
     /// `instant` itself is a change since, `_since` being inclusive), piece by piece; nil when
     /// the Group did not exist then, was deleted then, or that version is no longer kept.
     func group(_ key: ResourceKey, at instant: FHIRInstant) throws -> Group?
-    /// Remembers a member of the Group as it stood at `_since` (`earlier`) or as it stands now.
-    func noteMember(_ patient: ResourceKey, earlier: Bool) throws
+    /// Remembers members of the Group as it stood at `_since` (`earlier`) or as it stands now.
+    func noteMembers(_ patients: [ResourceKey], earlier: Bool) throws
+    /// The ids among `patients` that `noteMembers(_:earlier: true)` remembered.
+    func earlierMemberIds(among patients: [ResourceKey]) throws -> Set<String>
     func notedMember(_ patient: ResourceKey) throws -> (earlier: Bool, current: Bool)
     /// Members of the earlier Group not listed now, in id order.
     func forEachDepartedMember(_ body: (ResourceKey) throws -> Void) throws

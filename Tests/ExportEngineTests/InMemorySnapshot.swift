@@ -90,8 +90,12 @@ final class InMemorySnapshot: ExportSource {
         return InMemoryGroup(bytes: version.1, lastUpdated: version.0)
     }
 
-    func noteMember(_ patient: ResourceKey, earlier: Bool) throws {
-        if earlier { earlierMembers.insert(patient) } else { currentMembers.insert(patient) }
+    func noteMembers(_ patients: [ResourceKey], earlier: Bool) throws {
+        if earlier { earlierMembers.formUnion(patients) } else { currentMembers.formUnion(patients) }
+    }
+
+    func earlierMemberIds(among patients: [ResourceKey]) throws -> Set<String> {
+        Set(patients.filter(earlierMembers.contains).map(\.id))
     }
 
     func notedMember(_ patient: ResourceKey) throws -> (earlier: Bool, current: Bool) {

@@ -144,9 +144,11 @@ final class DatabaseTests: DatabaseTestCase {
             guard case .found(let before) = try db.read(key) else { throw StorageError(code: 0, message: "missing") }
             // Another connection writes meanwhile: the reads never block a writer.
             _ = try other.writeTransaction { try other.put(object(#"{"resourceType":"Patient","id":"p1"}"#), as: key, now: t0) }
-            return [before.versionId]
+            guard case .found(let after) = try db.read(key) else { throw StorageError(code: 0, message: "missing") }
+            return [before.versionId, after.versionId]
         }
-        XCTAssertEqual(versions, [1])
+        // SQLite: both reads in one transaction, one snapshot. PostgreSQL: each statement its own.
+        XCTAssertEqual(versions, backend == .sqlite ? [1, 1] : [1, 2])
         struct Boom: Error {}
         XCTAssertThrowsError(try db.readTogether { () throws -> Int in
             _ = try db.read(key)

@@ -42,6 +42,33 @@ final class ExportSliceQueriesTests: DatabaseTestCase {
         numbers.map { ResourceKey(type: "Patient", id: "p\($0)") }
     }
 
+    func testMembersNotedASliceAtATimeAreFoundAcrossStatements() throws {
+        let db = try open()
+        try db.beginSnapshot()
+        defer { db.endSnapshot() }
+        // 600 earlier members (more than two statements' worth, p3 twice), 300 current ones, half of
+        // them also earlier.
+        try db.noteMembers(patients(0..<600) + patients([3]), earlier: true)
+        try db.noteMembers([], earlier: true)
+        try db.noteMembers(patients(450..<750), earlier: false)
+        XCTAssertEqual(try db.earlierMemberIds(among: patients(500..<800)), Set((500..<600).map { "p\($0)" }))
+        XCTAssertEqual(try db.earlierMemberIds(among: patients([3, 3, 700])), ["p3"])
+        XCTAssertEqual(try db.earlierMemberIds(among: []), [])
+        XCTAssertEqual(try db.notedMember(ResourceKey(type: "Patient", id: "p460")).earlier, true)
+        XCTAssertEqual(try db.notedMember(ResourceKey(type: "Patient", id: "p460")).current, true)
+        XCTAssertEqual(try db.notedMember(ResourceKey(type: "Patient", id: "p700")).earlier, false)
+        var departed: [String] = []
+        try db.forEachDepartedMember { departed.append($0.id) }
+        XCTAssertEqual(departed, (0..<450).map { "p\($0)" }.sorted())
+        if backend == .sqlite {
+            // Looked up through the primary key, never by scanning the members (once per member).
+            for sql in [db.notedMemberSQL, db.earlierMembersSQL("?, ?")] {
+                let plan = try db.connection.query("EXPLAIN QUERY PLAN " + sql, [.text("p1"), .text("p2")].prefix(sql.filter { $0 == "?" }.count).map { $0 }) { $0.text(3) ?? "" }
+                XCTAssertTrue(plan.allSatisfy { $0.contains("USING PRIMARY KEY") }, "\(sql): \(plan)")
+            }
+        }
+    }
+
     func testReferencingASliceFindsWhatEachMemberFinds() throws {
         let db = try world()
         try db.beginSnapshot()

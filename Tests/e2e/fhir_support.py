@@ -213,9 +213,16 @@ class FhirSession(requests.Session):
         self.verify = verify
         self.headers.update({"Accept": FHIR_JSON})
         self.headers.update(auth_headers())
+        self._harness_authorization = self.headers.get("Authorization")
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
+        # The harness's token, renewed as it ages (current_token): a session lives as long as the
+        # test run (the `http` fixture), longer than a token's 300 s. A header a test set itself
+        # is left alone.
+        if self._harness_authorization is not None and self.headers.get("Authorization") == self._harness_authorization:
+            self._harness_authorization = auth_headers().get("Authorization")
+            self.headers["Authorization"] = self._harness_authorization
         # Per request, because requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the
         # environment override Session.verify (psf/requests#3829).
         kwargs.setdefault("verify", self.verify)
