@@ -78,10 +78,11 @@ extension Database {
         return ResourceBlob(reader: reader, lastUpdated: lastUpdated, windowSize: windowSize)
     }
 
-    /// One statement per `membersPerStatement` members: on PostgreSQL each statement is a round
-    /// trip, and a `_since` export notes every member of the list.
+    /// One statement per `inListLimit` members, padded to a power of two as the slice queries
+    /// are (a handful of statement shapes): on PostgreSQL each statement is a round trip, and a
+    /// `_since` export notes every member of the list. A repeated row changes nothing.
     public func noteMembers(_ patients: [ResourceKey], earlier: Bool) throws {
-        for chunk in Self.chunks(of: patients) {
+        for chunk in Self.inListChunks(patients) {
             let rows = Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
             try connection.run("INSERT INTO \(temp).export_members (earlier, id) VALUES \(rows) ON CONFLICT DO NOTHING",
                                chunk.flatMap { [SQLValue.int(earlier ? 1 : 0), .text($0.id)] })
@@ -91,31 +92,22 @@ extension Database {
     /// The ids among `patients` noted as members of the Group as it stood at `_since`.
     public func earlierMemberIds(among patients: [ResourceKey]) throws -> Set<String> {
         var found = Set<String>()
-        for chunk in Self.chunks(of: patients) {
-            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-            let ids = try connection.query(earlierMembersSQL(placeholders), chunk.map { .text($0.id) }) { $0.text(0) ?? "" }
+        for chunk in Self.inListChunks(patients) {
+            let ids = try connection.query(earlierMembersSQL(Self.placeholders(chunk.count)), chunk.map { .text($0.id) }) { $0.text(0) ?? "" }
             found.formUnion(ids)
         }
         return found
     }
 
-    static let membersPerStatement = 256
-
     // Both use the primary key (earlier, id): `id = ?` alone scans the table, once per member
     // (a 1M-member `_since` export had done 121,665 members after 15 minutes). ExportSliceQueriesTests
-    // checks the plans.
+    // checks the plans on SQLite.
     func earlierMembersSQL(_ placeholders: String) -> String {
         "SELECT id FROM \(temp).export_members WHERE earlier = 1 AND id IN (\(placeholders))"
     }
 
     var notedMemberSQL: String {
         "SELECT earlier FROM \(temp).export_members WHERE earlier IN (0, 1) AND id = ?"
-    }
-
-    private static func chunks(of patients: [ResourceKey]) -> [ArraySlice<ResourceKey>] {
-        stride(from: 0, to: patients.count, by: membersPerStatement).map {
-            patients[$0..<min($0 + membersPerStatement, patients.count)]
-        }
     }
 
     public func notedMember(_ patient: ResourceKey) throws -> (earlier: Bool, current: Bool) {

@@ -46,9 +46,9 @@ final class ExportSliceQueriesTests: DatabaseTestCase {
         let db = try open()
         try db.beginSnapshot()
         defer { db.endSnapshot() }
-        // 600 earlier members (more than two statements' worth, p3 twice), 300 current ones, half of
-        // them also earlier.
-        try db.noteMembers(patients(0..<600) + patients([3]), earlier: true)
+        // 600 earlier members (more than two statements' worth, p3 twice in the first), 300 current
+        // ones, half of them also earlier.
+        try db.noteMembers(patients([3]) + patients(0..<600), earlier: true)
         try db.noteMembers([], earlier: true)
         try db.noteMembers(patients(450..<750), earlier: false)
         XCTAssertEqual(try db.earlierMemberIds(among: patients(500..<800)), Set((500..<600).map { "p\($0)" }))
