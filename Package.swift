@@ -40,7 +40,8 @@ let package = Package(
         .target(name: "Storage", dependencies: ["ExportDomain", "CSQLite", "CPostgreSQL"]),
         // The streaming export: the order in which the rules of ExportDomain are applied to a
         // snapshot, and the NDJSON files. No I/O of its own: it reads an ExportSource and writes
-        // ExportFiles, so its unit tests drive it with in-memory fakes.
+        // ExportFiles (on a thread of its own, the line stage), so its unit tests drive it with
+        // in-memory fakes.
         .target(name: "ExportEngine", dependencies: ["ExportDomain"]),
         // What every process needs from its host: configuration loading, the secrets, the task
         // file layout, the clock, logging. Shared by the three executables.

@@ -9,7 +9,14 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     private let snapshot: Source
     private let request: ExportRequest
     private let now: FHIRInstant
+    /// Written by the line stage's works; anything else writes through `withOutput`, after them.
     private let output: NDJSONOutput<Files>
+    private let backgroundLines: Bool
+    private var lines: LineStage = InlineLines()
+    private let finisher: LineFinisher<Files>
+    /// The last slice's member resources' references, found by the line stage; followed after
+    /// the next slice's lookups (or the last slice), when the stage has had time to find them.
+    private var pendingReferences: SliceReferences?
     private let checkpoint: (String) throws -> Void
     private let redactor: Redactor
     /// Members whose lookups are made together (one query per kind of lookup and slice).
@@ -36,8 +43,11 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// `checkpoint` is called with the progress text every `BatchSize` resources; it throws
     /// (`ExportAbandoned`) to stop the export, e.g. when the task was cancelled. `sliceSize`
     /// members are looked up together: memory holds a slice's own resources, not the list's.
+    /// `backgroundLines`: resource lines are finished (`_elements`, redaction) and written on a
+    /// thread of their own, overlapping the lookups (the files are the same either way).
     public init(settings: Settings, snapshot: Source, request: ExportRequest, now: FHIRInstant, output: NDJSONOutput<Files>,
-                redactor: Redactor, sliceSize: Int = 256, checkpoint: @escaping (String) throws -> Void) {
+                redactor: Redactor, sliceSize: Int = 256, backgroundLines: Bool = false,
+                checkpoint: @escaping (String) throws -> Void) {
         self.settings = settings
         self.snapshot = snapshot
         self.request = request
@@ -46,12 +56,17 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         self.redactor = redactor
         self.checkpoint = checkpoint
         self.sliceSize = max(1, sliceSize)
+        self.backgroundLines = backgroundLines
         referenceReader = ExportReferenceReader(baseURL: settings.publicBaseURL)
+        finisher = LineFinisher(output: output, elements: request.elements, redactor: redactor, baseURL: settings.publicBaseURL)
         wanted = Set(request.types)
     }
 
     /// Writes every file; returns the OperationOutcomes for the `error` file.
     public func build() throws -> [JSONValue] {
+        lines = backgroundLines ? BackgroundLines() : InlineLines()
+        // On any failure the works not yet run are dropped, and none runs after build returns.
+        defer { lines.end() }
         errors = request.ignored.map { OperationOutcome.single(severity: .information, code: .informational, diagnostics: $0) }
         let groupKey = ResourceKey(type: "Group", id: request.groupId)
         // Read piece by piece: an ATR list can be hundreds of MB.
@@ -67,7 +82,15 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             throw group.readFailure ?? error
         }
         if let failure = group.readFailure { throw failure }
+        try lines.drain()
         return errors
+    }
+
+    /// The output once every submitted line is written: for what is written in place (the Group,
+    /// the deleted file), which must follow them.
+    private func withOutput(_ body: (NDJSONOutput<Files>) throws -> Void) throws {
+        try lines.drain()
+        try body(output)
     }
 
     private func exportMembersAndGroup(_ groupKey: ResourceKey, _ group: GroupWindow) throws {
@@ -107,6 +130,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             }
             guard complete else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
             try exportSlice()
+            try followPendingReferences()
         }
         optedOutMembers = optedOut.count
         if groupWanted {
@@ -203,17 +227,41 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             for key in keys { if let row = rows[key], isWritten(key, row, whole: whole) { candidates.append(key) } }
         }
         var unwritten = candidates.isEmpty ? [] : try snapshot.markExported(candidates)
+        try followPendingReferences()
+        // The additional resources a member's own resource references are followed either way.
+        let follows = settings.bulkDataExport.additionalResourcesMaxRecursionDepth >= 1
+        var resourcesToScan = 0
+        if follows { for keys in owned { resourcesToScan += keys.count { rows[$0] != nil } } }
+        let references = SliceReferences(slots: resourcesToScan)
+        let finisher = finisher
         for index in slice.indices {
             membersSeen += 1
             guard let member = slice[index], let whole = whole[index] else { continue }
             for key in owned[index] {
                 guard let row = rows[key] else { continue }
-                if isWritten(key, row, whole: whole), unwritten.remove(key) != nil { try emit(key.type, row.json) }
-                // The additional resources a member's own resource references are followed either way.
-                try followReferences(depth: 1) { _ in referenceReader.additionalReferences(type: key.type, json: row.json) }
+                let writes = isWritten(key, row, whole: whole) && unwritten.remove(key) != nil
+                let slot = follows ? references.nextResource() : nil
+                guard writes || slot != nil else { continue }
+                try lines.submit(bytes: row.json.count) {
+                    if writes { try finisher.write(key.type, row.json) }
+                    if let slot { references.found(finisher.references(key.type, row.json), slot: slot) }
+                }
+                if writes { try countWritten() }
             }
-            for provider in member.attributedProviders { try exportAdditional(provider, depth: 1) }
+            for provider in member.attributedProviders { references.provider(provider) }
         }
+        pendingReferences = references
+        // The slice's last lines start while the next slice is looked up.
+        try lines.flush()
+    }
+
+    /// The previous slice's references, in the order its members and resources came; the line
+    /// stage found them (it is drained first, so each has been found).
+    private func followPendingReferences() throws {
+        guard let references = pendingReferences else { return }
+        pendingReferences = nil
+        try lines.drain()
+        try references.forEach { try exportAdditional($0, depth: 1) }
     }
 
     /// The patients whose Consents (by patient) opt them out.
@@ -305,7 +353,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             "resourceType": "Bundle", "type": "transaction",
             "entry": [["request": ["method": "DELETE", "url": .string(key.description)]]],
         ]
-        try output.write(type: "Bundle", line: bundle.serialized(), fileStem: "deleted")
+        try withOutput { try $0.write(type: "Bundle", line: bundle.serialized(), fileStem: "deleted") }
     }
 
     // MARK: Additional resources
@@ -344,7 +392,9 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         guard inWindow(group.lastUpdated) else { return }
         let subsetByElements = request.elements.contains { $0.type == nil || $0.type == "Group" }
         func writeStored() throws {
-            try output.write(type: "Group", length: group.count) { writer in try group.forEachPiece(of: 0..<group.count) { try writer.append($0) } }
+            try withOutput { output in
+                try output.write(type: "Group", length: group.count) { writer in try group.forEachPiece(of: 0..<group.count) { try writer.append($0) } }
+            }
             try countWritten()
         }
         if optedOut.isEmpty && !subsetByElements && !redactionMayChange { return try writeStored() }
@@ -353,7 +403,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                                 redactor: redactionMayChange ? redactor : nil, optedOut: optedOut,
                                 droppedMembers: optedOutElements, baseURL: settings.publicBaseURL) {
             guard line.changed else { return try writeStored() }
-            try output.write(type: "Group", length: line.length) { writer in try line.write { try writer.append($0) } }
+            try withOutput { output in try output.write(type: "Group", length: line.length) { writer in try line.write { try writer.append($0) } } }
             return try countWritten()
         }
         // What GroupLine cannot do on bytes: the Group assembled, then `_elements` and redaction on the whole.
@@ -369,7 +419,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             pieces.forEach { line.append(contentsOf: $0) }
             try emit("Group", line)
         } else {
-            try output.write(type: "Group", length: pieces.count) { writer in try pieces.forEach { try writer.append($0) } }
+            try withOutput { output in try output.write(type: "Group", length: pieces.count) { writer in try pieces.forEach { try writer.append($0) } } }
             try countWritten()
         }
     }
@@ -432,19 +482,10 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
 
     // MARK: Writing
 
-    /// One resource line: `_elements`, then redaction; bytes pass through untouched when
-    /// neither changes anything.
+    /// One resource line, finished and written by the line stage (counted when submitted).
     private func emit(_ type: ResourceType, _ json: [UInt8]) throws {
-        var line = json
-        if request.elements.contains(where: { $0.type == nil || $0.type == type }),
-           case .object(let resource) = try JSONParser.parse(json) {
-            let (subset, changed) = Subsetting.applyElements(resource, selectors: request.elements)
-            if changed { line = JSONValue.object(subset).serialized() }
-        }
-        // `ResourceRedactionOptions`: nil means nothing to omit (decided without parsing when
-        // the bytes hold none of the property names a selected element could have).
-        if let redacted = try redactor.redact(type: type, json: line) { line = redacted }
-        try output.write(type: type, line: line)
+        let finisher = finisher
+        try lines.submit(bytes: json.count) { try finisher.write(type, json) }
         try countWritten()
     }
 
@@ -456,3 +497,82 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     }
 }
 
+/// What the line stage's works do with a resource line: `_elements`, redaction, the write, and
+/// finding the references to follow. Used by the stage alone (the reader's cache is its own).
+private final class LineFinisher<Files: ExportFiles>: @unchecked Sendable {
+    private let output: NDJSONOutput<Files>
+    private let elements: [ElementSelector]
+    private let redactor: Redactor
+    private var reader: ExportReferenceReader
+
+    init(output: NDJSONOutput<Files>, elements: [ElementSelector], redactor: Redactor, baseURL: String) {
+        self.output = output
+        self.elements = elements
+        self.redactor = redactor
+        reader = ExportReferenceReader(baseURL: baseURL)
+    }
+
+    func write(_ type: ResourceType, _ json: [UInt8]) throws {
+        try output.write(type: type, line: finishedLine(type, json))
+    }
+
+    func references(_ type: ResourceType, _ json: [UInt8]) -> [ResourceKey] {
+        reader.additionalReferences(type: type, json: json)
+    }
+
+    /// `_elements`, then redaction; bytes pass through untouched when neither changes anything.
+    private func finishedLine(_ type: ResourceType, _ json: [UInt8]) throws -> [UInt8] {
+        var line = json
+        if elements.contains(where: { $0.type == nil || $0.type == type }),
+           case .object(let resource) = try JSONParser.parse(json) {
+            let (subset, changed) = Subsetting.applyElements(resource, selectors: elements)
+            if changed { line = JSONValue.object(subset).serialized() }
+        }
+        // `ResourceRedactionOptions`: nil means nothing to omit (decided without parsing when
+        // the bytes hold none of the property names a selected element could have).
+        if let redacted = try redactor.redact(type: type, json: line) { line = redacted }
+        return line
+    }
+}
+
+/// A slice's references to follow at depth 1, in the order the export meets them: each member
+/// resource's (found by the line stage, each work in a slot of its own) and each member's
+/// attributed providers.
+private final class SliceReferences: @unchecked Sendable {
+    private enum Step { case resource(Int), provider(ResourceKey) }
+    private var steps: [Step] = []
+    private let slots: UnsafeMutableBufferPointer<[ResourceKey]>
+    private var used = 0
+
+    init(slots count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: [])
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    /// A slot for the next member resource's references (called on the export's thread).
+    func nextResource() -> Int {
+        precondition(used < slots.count, "more member resources than counted")
+        steps.append(.resource(used))
+        used += 1
+        return used - 1
+    }
+
+    func provider(_ key: ResourceKey) { steps.append(.provider(key)) }
+
+    /// Called by the line stage's work for `slot`; read only after the stage is drained.
+    func found(_ keys: [ResourceKey], slot: Int) { slots[slot] = keys }
+
+    func forEach(_ body: (ResourceKey) throws -> Void) rethrows {
+        for step in steps {
+            switch step {
+            case .resource(let slot): for key in slots[slot] { try body(key) }
+            case .provider(let key): try body(key)
+            }
+        }
+    }
+}

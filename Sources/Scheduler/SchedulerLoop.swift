@@ -90,7 +90,7 @@ final class SchedulerLoop: @unchecked Sendable {
             defer { snapshot.endSnapshot() }
             try database.setTransactionTime(lease, transactionTime)
             let builder = ExportBuilder(settings: settings, snapshot: snapshot, request: request, now: transactionTime,
-                                        output: output, redactor: redactor) { [self] progress in
+                                        output: output, redactor: redactor, backgroundLines: true) { [self] progress in
                 guard try database.renewLease(lease, nowMilliseconds: nowMilliseconds,
                                               leaseMilliseconds: leaseMilliseconds, progress: progress) else {
                     throw ExportAbandoned()

@@ -61,24 +61,58 @@ final class ExportBuilderTests: XCTestCase {
         func lines(_ type: ResourceType) -> [String] { manifest.filter { $0.type == type }.flatMap { files.lines($0.name) } }
     }
 
+    /// The export with its lines written inline and again on the background line stage: both must
+    /// write the same files, or fail with the same error (the inline run's result is returned).
     private func export(_ world: [String] = world, unreadable: [String: String] = [:], failGroupReads: Error? = nil,
+                        failingFiles: [String: Error] = [:],
                         earlierGroups: [ResourceKey: [String]] = [:],
                         deletions: [(key: ResourceKey, at: FHIRInstant, before: String?)] = [],
                         group: String = "atr", types: [ResourceType] = ATRTypes.all, sliceSize: Int = 256,
                         configure: (inout Settings) -> Void = { _ in }, request adjust: (inout ExportRequest) -> Void = { _ in },
-                        checkpoint: @escaping (String) throws -> Void = { _ in }) throws -> Result {
+                        checkpoint: @escaping (String) throws -> Void = { _ in },
+                        file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+        func run(background: Bool) -> Swift.Result<Result, Error> {
+            Swift.Result {
+                try exportOnce(world, unreadable: unreadable, failGroupReads: failGroupReads, failingFiles: failingFiles,
+                               earlierGroups: earlierGroups,
+                               deletions: deletions, group: group, types: types, sliceSize: sliceSize, configure: configure,
+                               request: adjust, background: background, checkpoint: checkpoint)
+            }
+        }
+        let inline = run(background: false), background = run(background: true)
+        switch (inline, background) {
+        case (.success(let one), .success(let other)):
+            XCTAssertEqual(other.everything, one.everything, "the background line stage writes the same files", file: file, line: line)
+            XCTAssertEqual(other.manifest, one.manifest, file: file, line: line)
+            XCTAssertEqual(other.errors, one.errors, file: file, line: line)
+            XCTAssertEqual(other.lookups, one.lookups, file: file, line: line)
+        case (.failure(let one), .failure(let other)):
+            XCTAssertEqual("\(other)", "\(one)", "the background line stage fails alike", file: file, line: line)
+        default:
+            XCTFail("inline \(inline), background \(background)", file: file, line: line)
+        }
+        return try inline.get()
+    }
+
+    private func exportOnce(_ world: [String], unreadable: [String: String], failGroupReads: Error?, failingFiles: [String: Error],
+                            earlierGroups: [ResourceKey: [String]], deletions: [(key: ResourceKey, at: FHIRInstant, before: String?)],
+                            group: String, types: [ResourceType], sliceSize: Int, configure: (inout Settings) -> Void,
+                            request adjust: (inout ExportRequest) -> Void, background: Bool,
+                            checkpoint: @escaping (String) throws -> Void) throws -> Result {
         var settings = try SettingsBuilder.build(layers: [], environment: ["ATR_PublicBaseUrl": InMemorySnapshot.baseURL])
         configure(&settings)
         var request = ExportRequest(groupId: group, types: types, typesRequested: true)
         adjust(&request)
         let files = InMemoryFiles()
+        files.failingFiles = failingFiles
         let output = NDJSONOutput(files: files, maxFileSize: settings.bulkDataExport.maxFileSize)
         let snapshot = try InMemorySnapshot(world, unreadableGroups: unreadable)
         snapshot.groupReadFailure = failGroupReads
         snapshot.earlierGroupVersions = earlierGroups
         snapshot.deletions = deletions
         let builder = ExportBuilder(settings: settings, snapshot: snapshot, request: request, now: Self.now,
-                                    output: output, redactor: settings.atrRedactor(), sliceSize: sliceSize, checkpoint: checkpoint)
+                                    output: output, redactor: settings.atrRedactor(), sliceSize: sliceSize,
+                                    backgroundLines: background, checkpoint: checkpoint)
         let errors = try builder.build()
         return Result(files: files, manifest: try output.finish(typeOrder: ATRTypes.all), errors: errors, lookups: snapshot.lookups)
     }
@@ -360,16 +394,28 @@ final class ExportBuilderTests: XCTestCase {
         }
     }
 
+    func testAFailedFileWriteEndsTheExportWithThatErrorAndNothingIsWrittenAfterIt() throws {
+        struct DiskFull: Error, CustomStringConvertible { var description: String { "no space left on device" } }
+        for failing in ["contentPatient.ndjson", "contentCoverage.ndjson", "contentGroup.ndjson"] {
+            XCTAssertThrowsError(try export(failingFiles: [failing: DiskFull()]), failing) { error in
+                XCTAssertTrue(error is DiskFull, "\(failing): \(error)")
+            }
+        }
+    }
+
     func testTheCheckpointRunsEveryBatchAndCanStopTheExport() throws {
         var calls: [String] = []
+        // Each of the two runs (inline, background) stops at its third checkpoint. A slice's additional
+        // resources are written after its members' (when the next slice starts, or after the last).
         XCTAssertThrowsError(try export(configure: { $0.bulkDataExport.batchSize = 2 }, checkpoint: { progress in
             calls.append(progress)
-            if calls.count == 3 { throw ExportAbandoned() }
+            if calls.count % 3 == 0 { throw ExportAbandoned() }
         })) { error in
             XCTAssertTrue(error is ExportAbandoned)
         }
-        XCTAssertEqual(calls, ["exporting: 0 of 3 members, 0 resources written", "exporting: 1 of 3 members, 2 resources written",
-                               "exporting: 1 of 3 members, 4 resources written"])
+        let run = ["exporting: 0 of 3 members, 0 resources written", "exporting: 1 of 3 members, 2 resources written",
+                   "exporting: 2 of 3 members, 4 resources written"]
+        XCTAssertEqual(calls, run + run)
     }
 
     // MARK: Failures

@@ -145,8 +145,12 @@ final class InMemoryFiles: ExportFiles {
         private(set) var closed = false
         var size: Int { bytes.count }
 
+        /// Thrown by every append (a full disk).
+        var appendFailure: Error?
+
         func append(_ bytes: UnsafeRawBufferPointer) throws {
             precondition(!closed, "append after close")
+            if let appendFailure { throw appendFailure }
             self.bytes.append(contentsOf: bytes)
         }
 
@@ -154,10 +158,13 @@ final class InMemoryFiles: ExportFiles {
     }
 
     private(set) var files: [(name: String, file: File)] = []
+    /// Files whose appends throw, by name, with what they throw.
+    var failingFiles: [String: Error] = [:]
 
     func create(_ name: String) throws -> File {
         precondition(!files.contains { $0.name == name }, "\(name) created twice")
         let file = File()
+        file.appendFailure = failingFiles[name]
         files.append((name, file))
         return file
     }

@@ -1,0 +1,126 @@
+import Foundation
+
+/// Where the export's resource lines are finished and written (`_elements`, redaction, the
+/// file write), one work after another in the order submitted, so the files are the same
+/// whichever stage runs them.
+protocol LineStage: AnyObject {
+    /// Queues `work` (holding about `bytes` bytes); throws the first error an earlier work threw.
+    func submit(bytes: Int, _ work: @escaping () throws -> Void) throws
+    /// Lets the works submitted so far start without waiting for them (the batch in the making
+    /// is handed over); throws the first error an earlier work threw.
+    func flush() throws
+    /// Returns once every submitted work has run; throws the first error one threw.
+    func drain() throws
+    /// Drops what has not run yet, waits for the work running now, and ends the stage.
+    func end()
+}
+
+/// Runs each work at once, on the caller's thread.
+final class InlineLines: LineStage {
+    func submit(bytes: Int, _ work: @escaping () throws -> Void) throws { try work() }
+    func flush() throws {}
+    func drain() throws {}
+    func end() {}
+}
+
+/// Runs the works on a thread of its own, so that finishing and writing lines overlaps the
+/// database reads for the next members (on two cores the export's work splits about evenly
+/// between the two). Works are handed over in batches, to take the lock once per batch, and
+/// at most `maxBatches` wait: memory holds a few MB of lines, whatever the export's size.
+final class BackgroundLines: LineStage, @unchecked Sendable {
+    typealias Work = () throws -> Void
+
+    private let condition = NSCondition()
+    private let batchBytes: Int
+    private let batchWorks: Int
+    private let maxBatches: Int
+    // The submitting thread's batch in the making (touched by it alone).
+    private var pending: [Work] = []
+    private var pendingBytes = 0
+    // Shared, under `condition`.
+    private var queued: [[Work]] = []
+    private var running = false
+    private var ending = false
+    private var ended = false
+    private var failure: Error?
+
+    init(batchWorks: Int = 64, batchBytes: Int = 1 << 18, maxBatches: Int = 32) {
+        self.batchWorks = max(1, batchWorks)
+        self.batchBytes = max(1, batchBytes)
+        self.maxBatches = max(1, maxBatches)
+        pending.reserveCapacity(self.batchWorks)
+        let thread = Thread { [self] in workLoop() }
+        // The redactor and FHIRPath recurse, as on the scheduler's own threads.
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func submit(bytes: Int, _ work: @escaping Work) throws {
+        pending.append(work)
+        pendingBytes += bytes
+        if pending.count >= batchWorks || pendingBytes >= batchBytes { try handOver() }
+    }
+
+    func flush() throws { try handOver() }
+
+    func drain() throws {
+        try handOver()
+        condition.lock()
+        defer { condition.unlock() }
+        while failure == nil && (running || !queued.isEmpty) { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    func end() {
+        pending.removeAll()
+        condition.lock()
+        queued.removeAll()
+        ending = true
+        condition.broadcast()
+        while !ended { condition.wait() }
+        condition.unlock()
+    }
+
+    private func handOver() throws {
+        condition.lock()
+        defer { condition.unlock() }
+        while failure == nil && queued.count >= maxBatches { condition.wait() }
+        if let failure { throw failure }
+        if !pending.isEmpty {
+            queued.append(pending)
+            condition.broadcast()
+        }
+        pending = []
+        pending.reserveCapacity(batchWorks)
+        pendingBytes = 0
+    }
+
+    private func workLoop() {
+        condition.lock()
+        while true {
+            while queued.isEmpty && !ending { condition.wait() }
+            if queued.isEmpty { break }
+            let batch = queued.removeFirst()
+            // Handed over after a failure, before the submitter saw it: never run.
+            if failure != nil { continue }
+            running = true
+            condition.broadcast()
+            condition.unlock()
+            var thrown: Error?
+            for work in batch {
+                do { try work() } catch { thrown = error; break }
+            }
+            condition.lock()
+            running = false
+            if let thrown {
+                // Nothing after a failed work may reach the files: the export ends with its error.
+                failure = failure ?? thrown
+                queued.removeAll()
+            }
+            condition.broadcast()
+        }
+        ended = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}

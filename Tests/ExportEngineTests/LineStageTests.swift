@@ -1,0 +1,64 @@
+import XCTest
+@testable import ExportEngine
+
+/// The background line stage: order, failures, and what `end` drops. (The export's own tests
+/// run every scenario on both stages and compare the files.)
+final class LineStageTests: XCTestCase {
+    /// Appended to by the stage's thread; read after `drain` or `end`, which wait for it.
+    final class Log: @unchecked Sendable {
+        var entries: [Int] = []
+    }
+
+    struct WorkFailed: Error, Equatable { let index: Int }
+
+    func testWorksRunInTheOrderSubmittedAcrossBatches() throws {
+        let stage = BackgroundLines(batchWorks: 3, batchBytes: 100, maxBatches: 2)
+        defer { stage.end() }
+        let log = Log()
+        for index in 0..<1000 { try stage.submit(bytes: index % 7 == 0 ? 150 : 10) { log.entries.append(index) } }
+        try stage.drain()
+        XCTAssertEqual(log.entries, Array(0..<1000))
+        try stage.submit(bytes: 1) { log.entries.append(1000) }
+        try stage.drain()
+        XCTAssertEqual(log.entries.count, 1001, "the stage takes works after a drain")
+    }
+
+    func testTheFirstFailureIsThrownAndNoWorkAfterItRuns() throws {
+        let stage = BackgroundLines(batchWorks: 4, batchBytes: 1 << 20, maxBatches: 2)
+        defer { stage.end() }
+        let log = Log()
+        var thrown: Error?
+        do {
+            for index in 0..<200 {
+                try stage.submit(bytes: 1) {
+                    if index == 10 || index == 11 { throw WorkFailed(index: index) }
+                    log.entries.append(index)
+                }
+            }
+            try stage.drain()
+        } catch {
+            thrown = error
+        }
+        XCTAssertEqual(thrown as? WorkFailed, WorkFailed(index: 10))
+        XCTAssertThrowsError(try stage.drain()) { XCTAssertEqual($0 as? WorkFailed, WorkFailed(index: 10)) }
+        XCTAssertThrowsError(try stage.submit(bytes: 1) { log.entries.append(-1) }) { XCTAssertEqual($0 as? WorkFailed, WorkFailed(index: 10)) }
+        stage.end()
+        XCTAssertEqual(log.entries, Array(0..<10))
+    }
+
+    func testEndDropsTheWorksNotYetHandedOver() throws {
+        let stage = BackgroundLines(batchWorks: 100, batchBytes: 1 << 20, maxBatches: 2)
+        let log = Log()
+        for index in 0..<10 { try stage.submit(bytes: 1) { log.entries.append(index) } }
+        stage.end()
+        XCTAssertEqual(log.entries, [], "a batch in the making never runs once the stage ends")
+    }
+
+    func testInlineLinesRunEachWorkAtOnce() throws {
+        let stage = InlineLines()
+        var ran: [Int] = []
+        try stage.submit(bytes: 1) { ran.append(1) }
+        XCTAssertEqual(ran, [1])
+        XCTAssertThrowsError(try stage.submit(bytes: 1) { throw WorkFailed(index: 2) })
+    }
+}
