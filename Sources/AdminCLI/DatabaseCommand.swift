@@ -66,11 +66,14 @@ struct DatabaseCommand: ParsableCommand {
             do {
                 let target = try Database(location: .postgresql(connectionString: connection, password: password),
                                           busyTimeoutMilliseconds: settings.databaseBusyTimeout, baseURL: settings.publicBaseURL)
-                let copied = try source.copyEverything(to: target) { table, rows in
+                var statisticsFailure: Error?
+                let copied = try source.copyEverything(to: target, progress: { table, rows in
                     FileHandle.standardError.write(Data("  \(table): \(rows) rows…\n".utf8))
-                }
+                }, statisticsNotRefreshed: { statisticsFailure = $0 })
                 for (table, rows) in copied { print("\(table): \(rows) rows") }
                 print("copied \(settings.databasePath) to PostgreSQL (\(connection)); every table's count verified")
+                // After the summary, as after an import: the copy has committed either way.
+                if let statisticsFailure { warnStatisticsNotRefreshed(statisticsFailure) }
             } catch {
                 throw ValidationFailure("migrate-to-postgres failed: \(error)")
             }

@@ -51,8 +51,12 @@ func refreshStatistics(_ database: Database) {
     do {
         try database.refreshPlannerStatistics()
     } catch {
-        FileHandle.standardError.write(Data("atrctl: warning: planner statistics not refreshed (run ANALYZE): \(error)\n".utf8))
+        warnStatisticsNotRefreshed(error)
     }
+}
+
+func warnStatisticsNotRefreshed(_ error: Error) {
+    FileHandle.standardError.write(Data("atrctl: warning: planner statistics not refreshed (run ANALYZE): \(error)\n".utf8))
 }
 
 struct ReindexCommand: ParsableCommand {

@@ -112,24 +112,37 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
                 throw ExportFailure(reason: .groupTooLarge(group: "\(groupKey)", members: memberCount, limit: maxMembers))
             }
             try checkpoint(progress())
-            var slice: [GroupMember?] = []
-            slice.reserveCapacity(sliceSize)
-            func exportSlice() throws {
-                try exportMembers(slice, requested: requested, requestedFound: &requestedFound, optedOut: &optedOut)
-                slice.removeAll(keepingCapacity: true)
+            // The line stage reads each slice's elements while the slice before it is exported.
+            let reading = MemberReading(atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL,
+                                        redactor: groupWanted ? redactor : nil)
+            var elements: [[UInt8]] = []
+            var previous: (slice: SliceMembers, firstElement: Int, ticket: Int)?
+            func exportPrevious() throws {
+                guard let (slice, firstElement, ticket) = previous else { return }
+                previous = nil
+                try lines.wait(forFirst: ticket)
+                if slice.redactionMayChange { redactionMayChangeGroup = true }
+                try exportMembers(slice.members, firstElement: firstElement, requested: requested,
+                                  requestedFound: &requestedFound, optedOut: &optedOut)
             }
+            func readSlice() throws {
+                let slice = SliceMembers()
+                try lines.submit(bytes: 0) { [elements] in reading.read(elements, into: slice) }
+                try lines.flush()
+                let next = (slice, elementsRead - elements.count, lines.submitted)
+                elements.removeAll(keepingCapacity: true)
+                try exportPrevious()
+                previous = next
+            }
+            elements.reserveCapacity(sliceSize)
             let complete = try ResourceScan.forEachElement(in: group, array: members) { range in
-                let bytes = group.bytes(range)
-                if groupWanted && !redactionMayChangeGroup {
-                    redactionMayChangeGroup = bytes.withUnsafeBytes { redactor.mayChange(type: "Group", property: "member", value: $0) }
-                }
-                let member = ATRMembership.member(stored: bytes, atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL)
-                slice.append(member)
+                elements.append(group.bytes(range))
                 elementsRead += 1
-                if slice.count == sliceSize { try exportSlice() }
+                if elements.count == sliceSize { try readSlice() }
             }
             guard complete else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
-            try exportSlice()
+            try readSlice()
+            try exportPrevious()
             try followPendingReferences()
         }
         optedOutMembers = optedOut.count
@@ -173,7 +186,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// A slice of the Group's member elements, in list order (nil: not a member this server
     /// reads): the same files, in the same order, as exporting them one by one, with each kind
     /// of lookup made once for the slice.
-    private func exportMembers(_ slice: [GroupMember?], requested: Set<ResourceKey>?,
+    private func exportMembers(_ slice: [GroupMember?], firstElement: Int, requested: Set<ResourceKey>?,
                                requestedFound: inout Set<ResourceKey>, optedOut: inout Set<String>) throws {
         // One read of the reference index for the slice: opt-outs for every member, requested or
         // not (the exported Group must never list an opted-out member), and each one's own resources.
@@ -194,7 +207,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             guard let member else { whole.append(nil); continue }
             if optedOutNow.contains(member.patient) {
                 optedOut.insert(member.patient.id)
-                optedOutElements?.append(elementsRead - slice.count + offset)
+                optedOutElements?.append(firstElement + offset)
                 whole.append(nil)
                 continue
             }
@@ -250,17 +263,19 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             }
             for provider in member.attributedProviders { references.provider(provider) }
         }
+        references.ticket = lines.submitted
         pendingReferences = references
         // The slice's last lines start while the next slice is looked up.
         try lines.flush()
     }
 
-    /// The previous slice's references, in the order its members and resources came; the line
-    /// stage found them (it is drained first, so each has been found).
+    /// The previous slice's references, in the order its members and resources came, once the
+    /// line stage has run that slice's works (not the works submitted since: the next slice's
+    /// member reading may still run).
     private func followPendingReferences() throws {
         guard let references = pendingReferences else { return }
         pendingReferences = nil
-        try lines.drain()
+        try lines.wait(forFirst: references.ticket)
         try references.forEach { try exportAdditional($0, depth: 1) }
     }
 
@@ -497,6 +512,30 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     }
 }
 
+/// How the line stage reads a slice's member elements (the export's thread has copied their bytes).
+private struct MemberReading: @unchecked Sendable {
+    let atrGroup: Bool
+    let now: FHIRInstant
+    let baseURL: String
+    /// Set when the Group is exported: whether redaction may change a member element.
+    let redactor: Redactor?
+
+    func read(_ elements: [[UInt8]], into slice: SliceMembers) {
+        slice.members = elements.map { ATRMembership.member(stored: $0, atrGroup: atrGroup, now: now, baseURL: baseURL) }
+        if let redactor {
+            slice.redactionMayChange = elements.contains { element in
+                element.withUnsafeBytes { redactor.mayChange(type: "Group", property: "member", value: $0) }
+            }
+        }
+    }
+}
+
+/// A slice's members as the line stage read them; read by the export once that work has run.
+private final class SliceMembers: @unchecked Sendable {
+    var members: [GroupMember?] = []
+    var redactionMayChange = false
+}
+
 /// What the line stage's works do with a resource line: `_elements`, redaction, the write, and
 /// finding the references to follow. Used by the stage alone (the reader's cache is its own).
 private final class LineFinisher<Files: ExportFiles>: @unchecked Sendable {
@@ -504,6 +543,9 @@ private final class LineFinisher<Files: ExportFiles>: @unchecked Sendable {
     private let elements: [ElementSelector]
     private let redactor: Redactor
     private var reader: ExportReferenceReader
+    /// The references `references` has answered: followed at depth 1 once, a second time is a
+    /// no-op for the export (bounded by the provider directory, like the export's own record).
+    private var answered = Set<ResourceKey>()
 
     init(output: NDJSONOutput<Files>, elements: [ElementSelector], redactor: Redactor, baseURL: String) {
         self.output = output
@@ -516,8 +558,9 @@ private final class LineFinisher<Files: ExportFiles>: @unchecked Sendable {
         try output.write(type: type, line: finishedLine(type, json))
     }
 
+    /// The additional resources `json` references that no earlier call answered.
     func references(_ type: ResourceType, _ json: [UInt8]) -> [ResourceKey] {
-        reader.additionalReferences(type: type, json: json)
+        reader.additionalReferences(type: type, json: json).filter { answered.insert($0).inserted }
     }
 
     /// `_elements`, then redaction; bytes pass through untouched when neither changes anything.
@@ -543,6 +586,8 @@ private final class SliceReferences: @unchecked Sendable {
     private var steps: [Step] = []
     private let slots: UnsafeMutableBufferPointer<[ResourceKey]>
     private var used = 0
+    /// The line stage's works up to the slice's last (`LineStage.submitted` after it).
+    var ticket = 0
 
     init(slots count: Int) {
         slots = .allocate(capacity: count)

@@ -11,15 +11,27 @@ protocol LineStage: AnyObject {
     func flush() throws
     /// Returns once every submitted work has run; throws the first error one threw.
     func drain() throws
+    /// How many works have been submitted.
+    var submitted: Int { get }
+    /// Returns once the first `count` works submitted have run (handing them over if they are
+    /// still in the batch in the making); throws the first error one threw.
+    func wait(forFirst count: Int) throws
     /// Drops what has not run yet, waits for the work running now, and ends the stage.
     func end()
 }
 
 /// Runs each work at once, on the caller's thread.
 final class InlineLines: LineStage {
-    func submit(bytes: Int, _ work: @escaping () throws -> Void) throws { try work() }
+    private(set) var submitted = 0
+
+    func submit(bytes: Int, _ work: @escaping () throws -> Void) throws {
+        submitted += 1
+        try work()
+    }
+
     func flush() throws {}
     func drain() throws {}
+    func wait(forFirst count: Int) throws {}
     func end() {}
 }
 
@@ -37,9 +49,12 @@ final class BackgroundLines: LineStage, @unchecked Sendable {
     // The submitting thread's batch in the making (touched by it alone).
     private var pending: [Work] = []
     private var pendingBytes = 0
+    private(set) var submitted = 0
     // Shared, under `condition`.
     private var queued: [[Work]] = []
     private var running = false
+    /// Works run, counted a batch at a time.
+    private var completed = 0
     private var ending = false
     private var ended = false
     private var failure: Error?
@@ -58,6 +73,7 @@ final class BackgroundLines: LineStage, @unchecked Sendable {
     func submit(bytes: Int, _ work: @escaping Work) throws {
         pending.append(work)
         pendingBytes += bytes
+        submitted += 1
         if pending.count >= batchWorks || pendingBytes >= batchBytes { try handOver() }
     }
 
@@ -68,6 +84,14 @@ final class BackgroundLines: LineStage, @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while failure == nil && (running || !queued.isEmpty) { condition.wait() }
+        if let failure { throw failure }
+    }
+
+    func wait(forFirst count: Int) throws {
+        if count > submitted - pending.count { try handOver() }
+        condition.lock()
+        defer { condition.unlock() }
+        while failure == nil && completed < count { condition.wait() }
         if let failure { throw failure }
     }
 
@@ -112,6 +136,7 @@ final class BackgroundLines: LineStage, @unchecked Sendable {
             }
             condition.lock()
             running = false
+            completed += batch.count
             if let thrown {
                 // Nothing after a failed work may reach the files: the export ends with its error.
                 failure = failure ?? thrown

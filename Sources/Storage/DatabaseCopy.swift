@@ -6,7 +6,10 @@ import ExportDomain
 /// leaves the target as empty as it was.
 extension Database {
     /// Rows copied per table, in copy order; each count is checked against the target afterwards.
-    public func copyEverything(to target: Database, progress: (String, Int) -> Void = { _, _ in }) throws -> [(table: String, rows: Int)] {
+    /// `statisticsNotRefreshed` hears why the target's planner statistics could not be gathered
+    /// after the copy committed (not a failure of the copy).
+    public func copyEverything(to target: Database, progress: (String, Int) -> Void = { _, _ in },
+                               statisticsNotRefreshed: (Error) -> Void = { _ in }) throws -> [(table: String, rows: Int)] {
         guard let source = connection as? SQLiteConnection else {
             throw StorageError(sqlState: "0A000", message: "the source of a copy is an SQLite database")
         }
@@ -43,7 +46,11 @@ extension Database {
         }
         // The copy has committed: statistics only speed up the first exports (autovacuum gathers
         // them later too), so failing to gather them must not report the copy as failed.
-        try? target.refreshPlannerStatistics()
+        do {
+            try target.refreshPlannerStatistics()
+        } catch {
+            statisticsNotRefreshed(error)
+        }
         return copied
     }
 

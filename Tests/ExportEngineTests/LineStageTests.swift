@@ -23,6 +23,22 @@ final class LineStageTests: XCTestCase {
         XCTAssertEqual(log.entries.count, 1001, "the stage takes works after a drain")
     }
 
+    func testWaitingForTheFirstWorksLeavesTheRestQueued() throws {
+        let stage = BackgroundLines(batchWorks: 100, batchBytes: 1 << 20, maxBatches: 4)
+        defer { stage.end() }
+        let log = Log()
+        for index in 0..<3 { try stage.submit(bytes: 1) { log.entries.append(index) } }
+        XCTAssertEqual(stage.submitted, 3)
+        try stage.flush()
+        try stage.wait(forFirst: stage.submitted)
+        XCTAssertEqual(log.entries, [0, 1, 2])
+        try stage.submit(bytes: 1) { log.entries.append(3) }
+        try stage.wait(forFirst: 3)
+        XCTAssertEqual(log.entries, [0, 1, 2], "a work not handed over yet does not run")
+        try stage.wait(forFirst: 4)
+        XCTAssertEqual(log.entries, [0, 1, 2, 3], "waiting for a work hands it over")
+    }
+
     func testTheFirstFailureIsThrownAndNoWorkAfterItRuns() throws {
         let stage = BackgroundLines(batchWorks: 4, batchBytes: 1 << 20, maxBatches: 2)
         defer { stage.end() }
