@@ -199,6 +199,9 @@ final class LineReader {
     private let handle: FileHandle
     private var buffer: [UInt8] = []
     private var start = 0
+    /// Bytes after `start` already searched for the newline: a long line (a 1M-member Group is
+    /// about 500 MB on one line) is searched once, not again from its start after every chunk.
+    private var searched = 0
     private var finished = false
     private(set) var bytesRead: Int64 = 0
 
@@ -208,16 +211,19 @@ final class LineReader {
 
     func nextLine() -> [UInt8]? {
         while true {
-            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+            if let newline = buffer[(start + searched)...].firstIndex(of: 0x0A) {
                 let line = Array(buffer[start..<newline])
                 start = newline + 1
+                searched = 0
                 bytesRead += Int64(line.count + 1)
                 return line
             }
+            searched = buffer.count - start
             if finished {
                 guard start < buffer.count else { return nil }
                 let line = Array(buffer[start...])
                 start = buffer.count
+                searched = 0
                 bytesRead += Int64(line.count)
                 return line
             }

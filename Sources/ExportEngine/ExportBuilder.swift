@@ -65,6 +65,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// Writes every file; returns the OperationOutcomes for the `error` file.
     public func build() throws -> [JSONValue] {
         lines = backgroundLines ? BackgroundLines() : InlineLines()
+        pendingReferences = nil
         // On any failure the works not yet run are dropped, and none runs after build returns.
         defer { lines.end() }
         errors = request.ignored.map { OperationOutcome.single(severity: .information, code: .informational, diagnostics: $0) }
@@ -544,7 +545,8 @@ private final class LineFinisher<Files: ExportFiles>: @unchecked Sendable {
     private let redactor: Redactor
     private var reader: ExportReferenceReader
     /// The references `references` has answered: followed at depth 1 once, a second time is a
-    /// no-op for the export (bounded by the provider directory, like the export's own record).
+    /// no-op for the export (bounded by the distinct provider-directory references of the
+    /// members' resources, like the export's own record, dangling ones included).
     private var answered = Set<ResourceKey>()
 
     init(output: NDJSONOutput<Files>, elements: [ElementSelector], redactor: Redactor, baseURL: String) {

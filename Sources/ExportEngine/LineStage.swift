@@ -88,6 +88,7 @@ final class BackgroundLines: LineStage, @unchecked Sendable {
     }
 
     func wait(forFirst count: Int) throws {
+        precondition(count <= submitted, "waiting for works never submitted")
         if count > submitted - pending.count { try handOver() }
         condition.lock()
         defer { condition.unlock() }
