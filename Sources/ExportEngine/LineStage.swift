@@ -1,8 +1,9 @@
 import Foundation
 
-/// Where the export's resource lines are finished and written (`_elements`, redaction, the
-/// file write), one work after another in the order submitted, so the files are the same
-/// whichever stage runs them.
+/// Where the export's per-resource work runs — finishing and writing resource lines
+/// (`_elements`, redaction, the file write), reading a slice's member elements, finding the
+/// references to follow — one work after another in the order submitted, so the files are the
+/// same whichever stage runs them.
 protocol LineStage: AnyObject {
     /// Queues `work` (holding about `bytes` bytes); throws the first error an earlier work threw.
     func submit(bytes: Int, _ work: @escaping () throws -> Void) throws
@@ -35,9 +36,8 @@ final class InlineLines: LineStage {
     func end() {}
 }
 
-/// Runs the works on a thread of its own, so that finishing and writing lines overlaps the
-/// database reads for the next members (on two cores the export's work splits about evenly
-/// between the two). Works are handed over in batches, to take the lock once per batch, and
+/// Runs the works on a thread of its own, so that they overlap the export's database reads
+/// (on two cores the export's work splits about evenly between the two threads). Works are handed over in batches, to take the lock once per batch, and
 /// at most `maxBatches` wait: memory holds a few MB of lines, whatever the export's size.
 final class BackgroundLines: LineStage, @unchecked Sendable {
     typealias Work = () throws -> Void
