@@ -243,10 +243,8 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         var unwritten = candidates.isEmpty ? [] : try snapshot.markExported(candidates)
         try followPendingReferences()
         // The additional resources a member's own resource references are followed either way.
-        let follows = settings.bulkDataExport.additionalResourcesMaxRecursionDepth >= 1
-        var resourcesToScan = 0
-        if follows { for keys in owned { resourcesToScan += keys.count { rows[$0] != nil } } }
-        let references = SliceReferences(slots: resourcesToScan)
+        let follows = followsReferences(depth: 1)
+        let references = SliceReferences()
         let finisher = finisher
         for index in slice.indices {
             membersSeen += 1
@@ -378,8 +376,12 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// name concrete bytes (`[UInt8]`, `GroupWindow`): a scan over a generic argument of this
     /// generic engine would not be specialised.
     private func followReferences(depth: Int, _ references: (String) -> [ResourceKey]) throws {
-        guard depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth else { return }
+        guard followsReferences(depth: depth) else { return }
         for key in references(settings.publicBaseURL) { try exportAdditional(key, depth: depth) }
+    }
+
+    private func followsReferences(depth: Int) -> Bool {
+        depth <= settings.bulkDataExport.additionalResourcesMaxRecursionDepth
     }
 
     /// A referenced Practitioner, PractitionerRole, Organization or Location of a requested
@@ -514,7 +516,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
 }
 
 /// How the line stage reads a slice's member elements (the export's thread has copied their bytes).
-private struct MemberReading: @unchecked Sendable {
+private struct MemberReading: Sendable {
     let atrGroup: Bool
     let now: FHIRInstant
     let baseURL: String
@@ -581,43 +583,37 @@ private final class LineFinisher<Files: ExportFiles>: @unchecked Sendable {
 }
 
 /// A slice's references to follow at depth 1, in the order the export meets them: each member
-/// resource's (found by the line stage, each work in a slot of its own) and each member's
-/// attributed providers.
+/// resource's (found by the line stage's works, which run in the order submitted, so the n-th
+/// resource's are the n-th found) and each member's attributed providers.
 private final class SliceReferences: @unchecked Sendable {
     private enum Step { case resource(Int), provider(ResourceKey) }
+    // The export's thread's.
     private var steps: [Step] = []
-    private let slots: UnsafeMutableBufferPointer<[ResourceKey]>
-    private var used = 0
+    private var resources = 0
     /// The line stage's works up to the slice's last (`LineStage.submitted` after it).
     var ticket = 0
+    // The line stage's; read by the export's thread once the works up to `ticket` have run.
+    private var foundKeys: [[ResourceKey]] = []
 
-    init(slots count: Int) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: [])
-    }
-
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    /// A slot for the next member resource's references (called on the export's thread).
+    /// The slot of the next member resource's references (called on the export's thread).
     func nextResource() -> Int {
-        precondition(used < slots.count, "more member resources than counted")
-        steps.append(.resource(used))
-        used += 1
-        return used - 1
+        steps.append(.resource(resources))
+        resources += 1
+        return resources - 1
     }
 
     func provider(_ key: ResourceKey) { steps.append(.provider(key)) }
 
-    /// Called by the line stage's work for `slot`; read only after the stage is drained.
-    func found(_ keys: [ResourceKey], slot: Int) { slots[slot] = keys }
+    /// Called by the line stage's work for `slot`, slots in order.
+    func found(_ keys: [ResourceKey], slot: Int) {
+        precondition(slot == foundKeys.count, "references found out of order")
+        foundKeys.append(keys)
+    }
 
     func forEach(_ body: (ResourceKey) throws -> Void) rethrows {
         for step in steps {
             switch step {
-            case .resource(let slot): for key in slots[slot] { try body(key) }
+            case .resource(let slot): for key in foundKeys[slot] { try body(key) }
             case .provider(let key): try body(key)
             }
         }

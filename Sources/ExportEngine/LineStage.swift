@@ -36,9 +36,10 @@ final class InlineLines: LineStage {
     func end() {}
 }
 
-/// Runs the works on a thread of its own, so that they overlap the export's database reads
-/// (on two cores the export's work splits about evenly between the two threads). Works are handed over in batches, to take the lock once per batch, and
-/// at most `maxBatches` wait: memory holds a few MB of lines, whatever the export's size.
+/// Runs the works on a thread of its own, so that they overlap the export's database reads (on
+/// two cores the export's work splits about evenly between the two threads). Works are handed
+/// over in batches, to take the lock once per batch, and at most `maxBatches` wait: memory holds
+/// a few MB of lines, whatever the export's size.
 final class BackgroundLines: LineStage, @unchecked Sendable {
     typealias Work = () throws -> Void
 

@@ -394,7 +394,8 @@ final class ExportBuilderTests: XCTestCase {
         }
     }
 
-    func testAFailedFileWriteEndsTheExportWithThatErrorAndNothingIsWrittenAfterIt() throws {
+    /// (That nothing after a failed work runs is `LineStageTests`' to check.)
+    func testAFailedFileWriteEndsTheExportWithThatError() throws {
         struct DiskFull: Error, CustomStringConvertible { var description: String { "no space left on device" } }
         for failing in ["contentPatient.ndjson", "contentCoverage.ndjson", "contentGroup.ndjson"] {
             XCTAssertThrowsError(try export(failingFiles: [failing: DiskFull()]), failing) { error in
