@@ -13,6 +13,7 @@ public final class FHIRService {
     let logger: Logger
     let pollPacer: PollPacer
     let metrics: ServiceMetrics
+    private let requestMetrics: RequestMetrics
     let renderedManifests = RenderedManifests()
     let parsedTaskRequests = ParsedTaskRequests()
 
@@ -22,6 +23,7 @@ public final class FHIRService {
         self.settings = settings
         self.pollPacer = pollPacer
         self.metrics = metrics
+        requestMetrics = RequestMetrics(metrics)
         self.database = database
         self.security = security
         self.environment = environment
@@ -34,7 +36,7 @@ public final class FHIRService {
         let audit = RequestAudit(address: request.remoteAddress)
         let response = answer(request, audit: audit)
         let elapsed = ContinuousClock.now - started
-        metrics.recordRequest(route: MetricsRoute.label(path: request.path, basePath: settings.basePath), status: response.status,
+        requestMetrics.record(route: MetricsRoute.label(path: request.path, basePath: settings.basePath), status: response.status,
                               duration: elapsed)
         logRequest(request, status: response.status, clientId: audit.clientId, elapsed: elapsed)
         return response

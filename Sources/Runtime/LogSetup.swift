@@ -4,7 +4,8 @@ import Logging
 import Glibc
 #endif
 
-/// swift-log to standard error (journald under systemd), at the configured `Logging.Level`.
+/// swift-log to standard error (journald under systemd), at the configured `Logging.Level`,
+/// one `write` per line (`LineLogHandler`).
 public enum LogSetup {
     public static func bootstrap(_ settings: Settings) {
         let level = Logger.Level(rawValue: settings.logLevel) ?? .info
@@ -13,7 +14,7 @@ public enum LogSetup {
         // Before any thread starts: setenv is not thread-safe. An operator's own TZ wins.
         setenv("TZ", ":/etc/localtime", 0)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = LineLogHandler(label: label, metadataProvider: LoggingSystem.metadataProvider)
             handler.logLevel = level
             return handler
         }

@@ -27,13 +27,18 @@ public final class ServiceMetrics: @unchecked Sendable {
 
     public init() {}
 
-    func recordRequest(route: String, status: Int, duration: Duration) {
-        registry.makeCounter(name: "atr_http_requests_total", labels: [("route", route), ("status", String(status))]).increment()
+    /// The registry's counter of requests by route and status (`RequestMetrics` keeps it).
+    func requestCounter(route: String, status: Int) -> Counter {
+        registry.makeCounter(name: "atr_http_requests_total", labels: [("route", route), ("status", String(status))])
+    }
+
+    func requestDurations(route: String) -> DurationHistogram {
         registry.makeDurationHistogram(name: "atr_http_request_duration_seconds", labels: [("route", route)],
-                                       buckets: Self.requestBuckets).record(duration)
-        if route == MetricsRoute.tokenEndpoint {
-            registry.makeCounter(name: "atr_tokens_total", labels: [("outcome", status == 200 ? "issued" : "refused")]).increment()
-        }
+                                       buckets: Self.requestBuckets)
+    }
+
+    func recordToken(issued: Bool) {
+        registry.makeCounter(name: "atr_tokens_total", labels: [("outcome", issued ? "issued" : "refused")]).increment()
     }
 
     func recordDownload(bytes: Int) {
