@@ -105,6 +105,15 @@ public final class PostgreSQLConnection: SQLConnection {
         }
     }
 
+    /// `synchronous_commit = off` for this transaction only (`SET LOCAL`): the server acknowledges
+    /// the commit before its WAL is flushed.
+    public func unflushedWriteTransaction<T>(_ body: () throws -> T) throws -> T {
+        try writeTransaction {
+            try execute("SET LOCAL synchronous_commit = off")
+            return try body()
+        }
+    }
+
     /// REPEATABLE READ: every read of the transaction sees the snapshot of its first statement.
     public func beginSnapshot() throws {
         try execute("BEGIN ISOLATION LEVEL REPEATABLE READ")

@@ -123,6 +123,21 @@ public final class SQLiteConnection: SQLConnection {
         try transaction(beginning: "BEGIN IMMEDIATE", body)
     }
 
+    /// `synchronous = NORMAL` for this one commit: in WAL mode the commit is not synced; the next
+    /// synced commit or checkpoint syncs the log, this commit's frames with it.
+    public func unflushedWriteTransaction<T>(_ body: () throws -> T) throws -> T {
+        try run("PRAGMA synchronous = NORMAL")
+        let result: T
+        do {
+            result = try writeTransaction(body)
+        } catch {
+            try run("PRAGMA synchronous = FULL")
+            throw error
+        }
+        try run("PRAGMA synchronous = FULL")
+        return result
+    }
+
     /// A deferred transaction whose first read fixes the WAL snapshot.
     public func beginSnapshot() throws {
         try execute("BEGIN DEFERRED")

@@ -56,6 +56,7 @@ final class ServiceMetricsTests: XCTestCase {
         XCTAssertEqual(send("GET", "/metrics").status, 404, "the public server never reaches the metrics")
         XCTAssertEqual(send("PUT", "/fhir/Group/g1", body: #"{"resourceType":"Group","id":"g1","type":"person","actual":true}"#).status, 201)
         XCTAssertEqual(send("GET", "/fhir/Group/g1").status, 200)
+        XCTAssertEqual(send("GET", "/fhir/Group/g1").status, 200, "counted again through the thread's own handle on the counter")
         XCTAssertEqual(send("GET", "/fhir/Group/nope").status, 404)
         XCTAssertEqual(send("GET", "/fhir/Group/g1/$davinci-data-export").status, 202)
         XCTAssertEqual(send("POST", "/auth/token", body: "grant_type=password").status / 100, 4)
@@ -70,7 +71,8 @@ final class ServiceMetricsTests: XCTestCase {
         let lines = scrape()
         for expected in [
             #"atr_http_requests_total{route="Group/{id}",status="201"} 1"#,
-            #"atr_http_requests_total{route="Group/{id}",status="200"} 1"#,
+            #"atr_http_requests_total{route="Group/{id}",status="200"} 2"#,
+            #"atr_http_request_duration_seconds_count{route="Group/{id}"} 4"#,
             #"atr_http_requests_total{route="Group/{id}",status="404"} 1"#,
             #"atr_http_requests_total{route="Group/{id}/$davinci-data-export",status="202"} 1"#,
             #"atr_tasks{state="queued"} 1.0"#, #"atr_tasks{state="complete"} 0.0"#, "atr_queue_depth 1.0",

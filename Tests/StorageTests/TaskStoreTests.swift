@@ -27,6 +27,30 @@ final class TaskStoreTests: DatabaseTestCase {
 
     private var sqliteClock: Bool { backend == .sqlite }
 
+    /// The connection's commit-durability setting: SQLite's `synchronous` (2: FULL), PostgreSQL's
+    /// `synchronous_commit`.
+    private func flushSetting(_ db: Database) throws -> String {
+        backend == .sqlite
+            ? try db.connection.query("PRAGMA synchronous") { String($0.integer(0)) }.first ?? "?"
+            : try db.connection.query("SHOW synchronous_commit") { $0.text(0) ?? "?" }.first ?? "?"
+    }
+
+    func testALeaseRenewalIsCommittedUnflushedAndLeavesTheConnectionsOtherCommitsFlushed() throws {
+        let db = try open()
+        let flushed = try flushSetting(db)
+        // The test PostgreSQL server runs with synchronous_commit off: there only "unchanged" is checked.
+        if backend == .sqlite { XCTAssertEqual(flushed, "2") }
+        try queue(db, ["t1"])
+        let held = try XCTUnwrap(try claim(db))
+        XCTAssertTrue(try db.renewLease(held, nowMilliseconds: t0 + 1000, leaseMilliseconds: lease, progress: "Patient: 10"))
+        XCTAssertEqual(try open().task("t1")?.progress, "Patient: 10", "committed: another connection sees it")
+        XCTAssertEqual(try flushSetting(db), flushed, "the connection's next transactions are flushed again")
+        let stranger = TaskLease(taskId: "t1", owner: "s2", attempt: 1)
+        XCTAssertFalse(try db.renewLease(stranger, nowMilliseconds: t0, leaseMilliseconds: lease, progress: "x"))
+        XCTAssertEqual(try flushSetting(db), flushed, "also after a renewal that changed nothing")
+        XCTAssertEqual(try open().task("t1")?.progress, "Patient: 10")
+    }
+
     func testClaimsGoOldestFirstAndCompleteOnlyUnderTheLease() throws {
         let db = try open()
         try queue(db, ["t1", "t2"])
