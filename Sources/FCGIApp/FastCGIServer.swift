@@ -73,8 +73,9 @@ enum FastCGIServer {
             // libfcgi's close waits for nginx to close first, so that unread input cannot
             // reset a TCP connection and lose the answer; on a unix socket with nothing left
             // unread there is nothing to lose, and the wait was a sleep and wake-up per request
-            // (status-poll profile, README "Performance").
-            if closesAtOnce && inputRead { FCGX_Detach(&request) }
+            // (status-poll profile, README "Performance"). Only for a connection closed after
+            // the request: libfcgi forgets `detached` when it closes the connection.
+            if closesAtOnce && inputRead && request.keepConnection == 0 { FCGX_Detach(&request) }
             FCGX_Finish_r(&request)
         }
         FCGX_Free(&request, 1)

@@ -5,10 +5,11 @@ import Glibc
 
 /// swift-log lines in `StreamLogHandler`'s format, each written to standard error with one
 /// `write(2)`. `StreamLogHandler` holds stderr's stdio lock across its write, which the
-/// FastCGI threads queued on: the log line was a fifth of a status poll's CPU (README
-/// "Performance"). One `write` of a whole line is not interleaved with another thread's: the
-/// kernel writes a regular file's line under its position lock, and a pipe's or journald's
-/// socket's line up to `PIPE_BUF` (4 KB) whole.
+/// FastCGI threads queued on (status-poll profile, README "Performance"). A line of up to
+/// `PIPE_BUF` (4 KB) is written whole by one `write` (a regular file under its position lock,
+/// a pipe or journald's socket atomically), under a shared lock that costs no wait; a longer
+/// one, which the kernel may split, is written under the exclusive lock, so no other line
+/// lands inside it.
 public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadataProvider: Logger.MetadataProvider?
@@ -87,16 +88,31 @@ public struct LineLogHandler: LogHandler {
     }
 
     private func write(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard var cursor = bytes.baseAddress else { return }
+        guard var cursor = bytes.baseAddress, !bytes.isEmpty else { return }
+        if bytes.count <= Int(PIPE_BUF) { LineWriteLock.shared.shared() } else { LineWriteLock.shared.exclusive() }
+        defer { LineWriteLock.shared.unlock() }
         var left = bytes.count
         while left > 0 {
             let written = Glibc.write(descriptor, cursor, left)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return  // a closed or full log loses the line, never the request
-            }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }  // a closed or full log loses the line, never the request
             cursor += written
             left -= written
         }
     }
+}
+
+/// Lines of up to `PIPE_BUF` share it (no waiting among them); a longer line holds it alone.
+private final class LineWriteLock: @unchecked Sendable {
+    static let shared = LineWriteLock()
+    private let lock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    private init() {
+        lock = .allocate(capacity: 1)
+        pthread_rwlock_init(lock, nil)
+    }
+
+    func shared() { pthread_rwlock_rdlock(lock) }
+    func exclusive() { pthread_rwlock_wrlock(lock) }
+    func unlock() { pthread_rwlock_unlock(lock) }
 }

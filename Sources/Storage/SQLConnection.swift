@@ -28,9 +28,9 @@ public protocol SQLConnection: AnyObject {
     func writeTransaction<T>(_ body: () throws -> T) throws -> T
 
     /// A write transaction whose commit does not wait for the disk: visible to every connection
-    /// and kept if the process dies, but a power cut or a crash of the host may lose it. Only for
-    /// writes a later one supersedes and whose loss is harmless once the writer is gone (lease
-    /// renewals and progress); the connection's other transactions stay flushed.
+    /// and kept if the process dies, but a power cut or a crash of the host (or of the PostgreSQL
+    /// server) may lose it. Only for writes a later one supersedes and whose loss is harmless
+    /// (lease renewals and progress); the connection's other transactions stay flushed.
     func unflushedWriteTransaction<T>(_ body: () throws -> T) throws -> T
 
     /// Starts a read transaction whose reads all see the database as of its first read.

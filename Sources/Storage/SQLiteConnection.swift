@@ -11,6 +11,8 @@ public final class SQLiteConnection: SQLConnection {
     public var backend: SQLBackend { .sqlite }
     let handle: OpaquePointer
     private var statementCache: [String: OpaquePointer] = [:]
+    /// `synchronous` is NORMAL (an unflushed write transaction could not set it back).
+    private var unflushed = false
 
     public init(path: String, busyTimeoutMilliseconds: Int) throws {
         _ = Self.configureLibrary
@@ -120,22 +122,24 @@ public final class SQLiteConnection: SQLConnection {
     /// `BEGIN IMMEDIATE` takes the write lock up front, so two writers never deadlock on an
     /// upgrade from a read lock; the busy timeout makes the second one wait.
     public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
-        try transaction(beginning: "BEGIN IMMEDIATE", body)
+        if unflushed {
+            try run("PRAGMA synchronous = FULL")
+            unflushed = false
+        }
+        return try transaction(beginning: "BEGIN IMMEDIATE", body)
     }
 
     /// `synchronous = NORMAL` for this one commit: in WAL mode the commit is not synced; the next
-    /// synced commit or checkpoint syncs the log, this commit's frames with it.
+    /// synced commit or checkpoint syncs the log, this commit's frames with it. Set back to FULL
+    /// afterwards; should that fail, before the next write transaction, which fails rather than
+    /// commit unflushed.
     public func unflushedWriteTransaction<T>(_ body: () throws -> T) throws -> T {
         try run("PRAGMA synchronous = NORMAL")
-        let result: T
-        do {
-            result = try writeTransaction(body)
-        } catch {
-            try run("PRAGMA synchronous = FULL")
-            throw error
+        unflushed = true
+        defer {
+            if (try? run("PRAGMA synchronous = FULL")) != nil { unflushed = false }
         }
-        try run("PRAGMA synchronous = FULL")
-        return result
+        return try transaction(beginning: "BEGIN IMMEDIATE", body)
     }
 
     /// A deferred transaction whose first read fixes the WAL snapshot.

@@ -136,8 +136,10 @@ extension Database {
     /// cancelled, or another scheduler took it over after this one stalled. A clock stepped back
     /// never moves the expiry earlier (which would hand a live holder's task to another).
     /// Not flushed to disk before it returns (every `BatchSize` resources: a sync each was a
-    /// twentieth of a 1M-member export): after a power cut the last renewals may be lost, which
-    /// only makes the lease lapse sooner, and its holder is gone by then.
+    /// twentieth of a 1M-member export). A power cut, or a crash of the PostgreSQL server while
+    /// the scheduler runs on, may lose the last renewals: the lease's expiry and progress step
+    /// back by a few batches' time (renewals never move the expiry earlier, and one lost leaves
+    /// it a `LeaseDuration` after an earlier renewal), and the owner checks stay as they are.
     public func renewLease(_ lease: TaskLease, nowMilliseconds: Int64, leaseMilliseconds: Int64, progress: String) throws -> Bool {
         try connection.unflushedWriteTransaction {
             let nowMilliseconds = try connection.leaseClockMilliseconds(hostMilliseconds: nowMilliseconds)
