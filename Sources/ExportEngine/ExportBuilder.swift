@@ -232,13 +232,13 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         // Once per export, subject to `_since`/`_until` unless the member is exported `whole`;
         // marked only when written: a Coverage shared with a member who did not change is still
         // written whole for a member who joined since `_since`.
-        func isWritten(_ key: ResourceKey, _ row: (lastUpdated: FHIRInstant, json: [UInt8]), whole: Bool) -> Bool {
+        func isWritten(_ key: ResourceKey, _ row: ExportRow, whole: Bool) -> Bool {
             wanted.contains(key.type) && (whole || inWindow(row.lastUpdated))
         }
-        var candidates: [ResourceKey] = []
+        var candidates: [ExportMark] = []
         for (keys, whole) in zip(owned, whole) {
             guard let whole else { continue }
-            for key in keys { if let row = rows[key], isWritten(key, row, whole: whole) { candidates.append(key) } }
+            for key in keys { if let row = rows[key], isWritten(key, row, whole: whole) { candidates.append(row.mark) } }
         }
         var unwritten = candidates.isEmpty ? [] : try snapshot.markExported(candidates)
         try followPendingReferences()
@@ -251,7 +251,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             guard let member = slice[index], let whole = whole[index] else { continue }
             for key in owned[index] {
                 guard let row = rows[key] else { continue }
-                let writes = isWritten(key, row, whole: whole) && unwritten.remove(key) != nil
+                let writes = isWritten(key, row, whole: whole) && unwritten.remove(row.mark) != nil
                 let slot = follows ? references.nextResource() : nil
                 guard writes || slot != nil else { continue }
                 try lines.submit(bytes: row.json.count) {
@@ -393,7 +393,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         if let previous = followedDepth[key], previous <= depth { return }
         followedDepth[key] = depth
         guard let row = try snapshot.currentResources([key])[key] else { return }
-        if try !snapshot.markExported([key]).isEmpty {
+        if try !snapshot.markExported([row.mark]).isEmpty {
             try emit(key.type, row.json)
         }
         try followReferences(depth: depth + 1) { _ in referenceReader.additionalReferences(type: key.type, json: row.json) }

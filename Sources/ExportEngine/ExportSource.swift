@@ -9,14 +9,14 @@ public protocol ExportSource {
     func group(_ key: ResourceKey) throws -> Group?
     // Lookups take many keys at once (a key may repeat): the engine asks for a slice of members together.
 
-    /// The current versions' `meta.lastUpdated` and JSON by key; deleted or unknown keys are left out.
-    func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])]
+    /// The current versions' `meta.lastUpdated`, JSON and mark by key; deleted or unknown keys are left out.
+    func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: ExportRow]
     /// Resources linked to each of `targets` as each of `links` says (one dictionary per link, in
     /// the order of `links`), in id order; a target with none is left out.
     func referencing(_ targets: [ResourceKey], _ links: [MemberLink]) throws -> [[ResourceKey: [ResourceKey]]]
-    /// Records that `keys` are in this export; returns those that were not already (each
-    /// resource once).
-    func markExported(_ keys: [ResourceKey]) throws -> Set<ResourceKey>
+    /// Records that `marks` (from `currentResources`) are in this export; returns those that were
+    /// not already (each resource once).
+    func markExported(_ marks: [ExportMark]) throws -> Set<ExportMark>
 
     // `_since` member changes: the Group as it stood then, and who was a member then and now
     // (kept by the source, so memory does not grow with the list).

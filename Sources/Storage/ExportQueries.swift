@@ -20,17 +20,22 @@ extension Database {
         let text = dialect.bytewiseText
         try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_seen (type \(text) NOT NULL, id \(text) NOT NULL, PRIMARY KEY (type, id)) \(dialect.withoutRowID)")
         try connection.execute("DELETE FROM \(temp).export_seen")
+        // SQLite: INTEGER PRIMARY KEY is the table's rowid, so the table is that one B-tree.
+        let rowKey = dialect.backend == .sqlite ? "INTEGER" : "BIGINT"
+        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_seen_rows (resource_row \(rowKey) PRIMARY KEY)")
+        try connection.execute("DELETE FROM \(temp).export_seen_rows")
         try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_members (earlier INTEGER NOT NULL, id \(text) NOT NULL, PRIMARY KEY (earlier, id)) \(dialect.withoutRowID)")
         try connection.execute("DELETE FROM \(temp).export_members")
     }
 
     public func endSnapshot() {
         try? connection.execute("DELETE FROM \(temp).export_seen")
+        try? connection.execute("DELETE FROM \(temp).export_seen_rows")
         try? connection.execute("DELETE FROM \(temp).export_members")
         try? connection.endSnapshot()
     }
 
-    private var temp: String { connection.dialect.temporarySchema }
+    var temp: String { connection.dialect.temporarySchema }
 
     /// The current version's `meta.lastUpdated` and JSON, unless deleted or unknown.
     public func currentResource(_ key: ResourceKey) throws -> (lastUpdated: FHIRInstant, json: [UInt8])? {

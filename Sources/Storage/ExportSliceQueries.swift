@@ -51,34 +51,55 @@ extension Database {
         return result
     }
 
-    /// The current versions' `meta.lastUpdated` and JSON by key; deleted or unknown keys are left out.
-    public func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] {
-        var result: [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] = [:]
+    /// The current versions' `meta.lastUpdated`, JSON and mark by key; deleted or unknown keys are left out.
+    public func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: ExportRow] {
+        var result: [ResourceKey: ExportRow] = [:]
         result.reserveCapacity(keys.count)
+        let byRow = connection.dialect.backend == .sqlite
         for (type, ids) in Self.idsByType(keys) {
             for chunk in Self.inListChunks(ids) {
                 let rows = try connection.query(
-                    "SELECT id, last_updated, json FROM resources WHERE type = ? AND id IN (\(Self.placeholders(chunk.count))) AND deleted = 0",
+                    "SELECT \(byRow ? "rowid" : "0"), id, last_updated, json FROM resources WHERE type = ? AND id IN (\(Self.placeholders(chunk.count))) AND deleted = 0",
                     [.type(type)] + chunk.map { .text($0) }
-                ) { (id: $0.text(0) ?? "", lastUpdated: $0.instant(1), json: $0.blob(2)) }
-                for row in rows { result[ResourceKey(type: type, id: row.id)] = (row.lastUpdated, row.json) }
+                ) { (row: $0.integer(0), id: $0.text(1) ?? "", lastUpdated: $0.instant(2), json: $0.blob(3)) }
+                for row in rows {
+                    let key = ResourceKey(type: type, id: row.id)
+                    result[key] = ExportRow(lastUpdated: row.lastUpdated, json: row.json, mark: byRow ? .row(row.row) : .key(key))
+                }
             }
         }
         return result
     }
 
-    /// Records that `keys` (which may repeat) are in this export; returns those that were not
-    /// already (each resource once). Kept in a temporary table rather than in memory, so memory stays flat in
-    /// the export's size.
-    public func markExported(_ keys: [ResourceKey]) throws -> Set<ResourceKey> {
-        var inserted = Set<ResourceKey>()
+    /// Records that `marks` (which may repeat) are in this export; returns those that were not
+    /// already (each resource once). Kept in temporary tables rather than in memory, so memory
+    /// stays flat in the export's size: rows in one keyed by the integer, keys in one keyed by
+    /// type and id.
+    public func markExported(_ marks: [ExportMark]) throws -> Set<ExportMark> {
+        var rows: [Int64] = []
+        var keys: [ResourceKey] = []
+        for mark in marks {
+            switch mark {
+            case .row(let row): rows.append(row)
+            case .key(let key): keys.append(key)
+            }
+        }
+        var inserted = Set<ExportMark>()
+        for chunk in Self.inListChunks(rows) {
+            let values = Array(repeating: "(?)", count: chunk.count).joined(separator: ", ")
+            let new = try connection.query(
+                "INSERT INTO \(temp).export_seen_rows (resource_row) VALUES \(values) ON CONFLICT DO NOTHING RETURNING resource_row",
+                chunk.map { SQLValue.integer($0) }
+            ) { ExportMark.row($0.integer(0)) }
+            inserted.formUnion(new)
+        }
         for chunk in Self.inListChunks(keys) {
-            let rows = Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
-            let keys = try connection.query(
-                "INSERT INTO \(connection.dialect.temporarySchema).export_seen (type, id) VALUES \(rows) ON CONFLICT DO NOTHING RETURNING type, id",
+            let values = Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
+            let new = try connection.query(
+                "INSERT INTO \(temp).export_seen (type, id) VALUES \(values) ON CONFLICT DO NOTHING RETURNING type, id",
                 chunk.flatMap { [SQLValue.type($0.type), .text($0.id)] }
-            ) { ResourceKey(type: ResourceType(rawValue: $0.text(0) ?? ""), id: $0.text(1) ?? "") }
-            inserted.formUnion(keys)
+            ) { ExportMark.key(ResourceKey(type: ResourceType(rawValue: $0.text(0) ?? ""), id: $0.text(1) ?? "")) }
+            inserted.formUnion(new)
         }
         return inserted
     }

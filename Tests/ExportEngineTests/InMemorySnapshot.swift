@@ -8,7 +8,8 @@ final class InMemorySnapshot: ExportSource {
 
     private var resources: [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] = [:]
     private var references: [(source: ResourceKey, reference: IndexedReference)] = []
-    private var exported = Set<ResourceKey>()
+    private var exported = Set<ExportMark>()
+    private var rowNumbers: [ResourceKey: Int64] = [:]
     /// Calls of each batch lookup, to check members are looked up by slice.
     private(set) var lookups: [String: Int] = [:]
 
@@ -16,7 +17,9 @@ final class InMemorySnapshot: ExportSource {
     /// are stored as given (id → bytes), as a damaged row would be.
     init(_ texts: [String], unreadableGroups: [String: String] = [:]) throws {
         for (id, text) in unreadableGroups {
-            resources[ResourceKey(type: "Group", id: id)] = (FHIRInstant.parseInstant(ExportBuilderTests.old)!, Array(text.utf8))
+            let key = ResourceKey(type: "Group", id: id)
+            resources[key] = (FHIRInstant.parseInstant(ExportBuilderTests.old)!, Array(text.utf8))
+            rowNumbers[key] = Int64(rowNumbers.count + 1)
         }
         for text in texts {
             guard case .object(let resource) = try JSONParser.parse(Array(text.utf8)),
@@ -26,6 +29,7 @@ final class InMemorySnapshot: ExportSource {
             }
             let key = ResourceKey(type: ResourceType(rawValue: type), id: id)
             resources[key] = (lastUpdated, Array(text.utf8))
+            rowNumbers[key] = rowNumbers[key] ?? Int64(rowNumbers.count + 1)
             for reference in ReferenceIndexing.references(in: resource, baseURL: Self.baseURL) {
                 references.append((key, reference))
             }
@@ -42,10 +46,15 @@ final class InMemorySnapshot: ExportSource {
         return group
     }
 
-    func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] {
+    func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: ExportRow] {
         lookups["currentResources", default: 0] += 1
-        var found: [ResourceKey: (lastUpdated: FHIRInstant, json: [UInt8])] = [:]
-        for key in keys { found[key] = resources[key] }
+        var found: [ResourceKey: ExportRow] = [:]
+        for key in keys {
+            // Marked by row number, as on SQLite.
+            if let row = resources[key], let number = rowNumbers[key] {
+                found[key] = ExportRow(lastUpdated: row.lastUpdated, json: row.json, mark: .row(number))
+            }
+        }
         return found
     }
 
@@ -63,9 +72,9 @@ final class InMemorySnapshot: ExportSource {
         }
     }
 
-    func markExported(_ keys: [ResourceKey]) throws -> Set<ResourceKey> {
+    func markExported(_ marks: [ExportMark]) throws -> Set<ExportMark> {
         lookups["markExported", default: 0] += 1
-        return Set(keys.filter { exported.insert($0).inserted })
+        return Set(marks.filter { exported.insert($0).inserted })
     }
 
     // `_since`: earlier versions of Groups, deletions, and the noted members.

@@ -116,16 +116,44 @@ final class ExportSliceQueriesTests: DatabaseTestCase {
 
     func testMarkExportedReturnsOnlyWhatWasNotYetInTheExport() throws {
         let db = try world()
+        func marks(_ keys: [ResourceKey]) -> [ExportMark] { keys.map { .key($0) } }
         try db.beginSnapshot()
-        XCTAssertEqual(try db.markExported(patients(0..<3)), Set(patients(0..<3)))
-        XCTAssertEqual(try db.markExported(patients(1..<261)), Set(patients(3..<261)), "across two statements")
-        XCTAssertEqual(try db.markExported(patients([2, 261]) + [ResourceKey(type: "Coverage", id: "p2")]),
-                       [ResourceKey(type: "Patient", id: "p261"), ResourceKey(type: "Coverage", id: "p2")], "keyed by type and id")
-        XCTAssertEqual(try db.markExported(patients([300, 301, 300])), Set(patients([300, 301])), "a key repeated")
+        XCTAssertEqual(try db.markExported(marks(patients(0..<3))), Set(marks(patients(0..<3))))
+        XCTAssertEqual(try db.markExported(marks(patients(1..<261))), Set(marks(patients(3..<261))), "across two statements")
+        XCTAssertEqual(try db.markExported(marks(patients([2, 261]) + [ResourceKey(type: "Coverage", id: "p2")])),
+                       [.key(ResourceKey(type: "Patient", id: "p261")), .key(ResourceKey(type: "Coverage", id: "p2"))], "keyed by type and id")
+        XCTAssertEqual(try db.markExported(marks(patients([300, 301, 300]))), Set(marks(patients([300, 301]))), "a key repeated")
         XCTAssertEqual(try db.markExported([]), [])
         db.endSnapshot()
         try db.beginSnapshot()
-        XCTAssertEqual(try db.markExported(patients([2])), Set(patients([2])), "a new export starts with nothing seen")
+        XCTAssertEqual(try db.markExported(marks(patients([2]))), Set(marks(patients([2]))), "a new export starts with nothing seen")
+        db.endSnapshot()
+    }
+
+    /// The marks `currentResources` hands out name each resource once: on SQLite its rowid.
+    func testTheMarksOfCurrentResourcesMarkEachResourceOnce() throws {
+        let db = try world()
+        try db.beginSnapshot()
+        let keys = patients(0..<280) + [ResourceKey(type: "Coverage", id: "c0"), ResourceKey(type: "RelatedPerson", id: "r5")]
+        let rows = try db.currentResources(keys)
+        let marks = keys.compactMap { rows[$0]?.mark }
+        XCTAssertEqual(marks.count, 281, "279 Patients (not the deleted p9), c0 and r5")
+        XCTAssertEqual(Set(marks).count, 281, "one mark per resource")
+        if db.backend == .sqlite {
+            for mark in marks { guard case .row = mark else { return XCTFail("\(mark) is not a row") } }
+        } else {
+            XCTAssertEqual(marks.first, .key(ResourceKey(type: "Patient", id: "p0")))
+        }
+        let again = try db.currentResources(patients([0, 1]))
+        XCTAssertEqual(again[ResourceKey(type: "Patient", id: "p0")]?.mark, rows[ResourceKey(type: "Patient", id: "p0")]?.mark, "the same mark each time")
+        XCTAssertEqual(try db.markExported(Array(marks[0..<3])), Set(marks[0..<3]))
+        XCTAssertEqual(try db.markExported(Array(marks[1..<270]) + [marks[280], marks[280]]), Set(marks[3..<270] + [marks[280]]),
+                       "across two statements, a mark repeated")
+        XCTAssertEqual(try db.markExported(marks), Set(marks[270..<280]))
+        XCTAssertEqual(try db.markExported(marks), [], "each resource once")
+        db.endSnapshot()
+        try db.beginSnapshot()
+        XCTAssertEqual(try db.markExported([marks[5]]), [marks[5]], "a new export starts with nothing seen")
         db.endSnapshot()
     }
 

@@ -198,12 +198,13 @@ final class TaskStoreTests: DatabaseTestCase {
         XCTAssertNotNil(try reader.currentResource(key))
         _ = try writer.writeTransaction { try writer.delete(key, now: now) }
         XCTAssertNotNil(try reader.currentResource(key), "deleted after the snapshot began")
-        XCTAssertEqual(try reader.markExported([key]), [key])
-        XCTAssertEqual(try reader.markExported([key]), [], "each resource once")
+        let mark = try XCTUnwrap(try reader.currentResources([key])[key]?.mark, "deleted after the snapshot began")
+        XCTAssertEqual(try reader.markExported([mark]), [mark])
+        XCTAssertEqual(try reader.markExported([mark]), [], "each resource once")
         reader.endSnapshot()
         XCTAssertNil(try reader.currentResource(key))
         try reader.beginSnapshot()
-        XCTAssertEqual(try reader.markExported([key]), [key], "a new export starts with nothing seen")
+        XCTAssertEqual(try reader.markExported([mark]), [mark], "a new export starts with nothing seen")
         reader.endSnapshot()
     }
 }
