@@ -34,10 +34,10 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     /// Members left out because they opted out (for the audit trail: how many, never which).
     public private(set) var optedOutMembers = 0
     private var deletedWritten = Set<ResourceKey>()
-    /// In an ATR list, the indices of the member elements of opted-out members, ascending: what
-    /// the exported Group leaves out (every element naming a local Patient is a member there).
-    /// Nil for any other Group, where elements that do not count may name an opted-out member.
-    private var optedOutElements: [Int]?
+    /// In an ATR list, the member elements of opted-out members, ascending: what the exported
+    /// Group leaves out (every element naming a local Patient is a member there). Nil for any
+    /// other Group, where elements that do not count may name an opted-out member.
+    private var optedOutElements: [GroupLine.Dropped]?
     private var elementsRead = 0
 
     /// `checkpoint` is called with the progress text every `BatchSize` resources; it throws
@@ -95,7 +95,9 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     }
 
     private func exportMembersAndGroup(_ groupKey: ResourceKey, _ group: GroupWindow) throws {
-        guard let scan = ResourceScan(group) else { throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)")) }
+        guard let scan = ResourceScan(group, countingElementsOf: "member") else {
+            throw ExportFailure(reason: .groupMalformed(group: "\(groupKey)"))
+        }
         let requested = requestedPatients()
         if let since = request.since { try noteEarlierMembers(groupKey, at: since) }
         var requestedFound = Set<ResourceKey>()
@@ -105,7 +107,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
         if let members = scan.value("member") {
             let atrGroup = ATRMembership.isATRGroup(ATRMembership.metaAndExtensions(scan, group))
             if atrGroup { optedOutElements = [] }
-            _ = ResourceScan.forEachElement(in: group, array: members) { _ in memberCount += 1 }
+            memberCount = scan.countedElements ?? 0
             // The kick-off refused it if the count was indexed; a Group grown since, or written
             // before counts were indexed, is refused here, before any file is written.
             let maxMembers = settings.bulkDataExport.maxGroupMembers
@@ -117,27 +119,31 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             let reading = MemberReading(atrGroup: atrGroup, now: now, baseURL: settings.publicBaseURL,
                                         redactor: groupWanted ? redactor : nil)
             var elements: [[UInt8]] = []
-            var previous: (slice: SliceMembers, firstElement: Int, ticket: Int)?
+            var ranges: [Range<Int>] = []
+            var previous: (slice: SliceMembers, firstElement: Int, ranges: [Range<Int>], ticket: Int)?
             func exportPrevious() throws {
-                guard let (slice, firstElement, ticket) = previous else { return }
+                guard let (slice, firstElement, ranges, ticket) = previous else { return }
                 previous = nil
                 try lines.wait(forFirst: ticket)
                 if slice.redactionMayChange { redactionMayChangeGroup = true }
-                try exportMembers(slice.members, firstElement: firstElement, requested: requested,
+                try exportMembers(slice.members, firstElement: firstElement, ranges: ranges, requested: requested,
                                   requestedFound: &requestedFound, optedOut: &optedOut)
             }
             func readSlice() throws {
                 let slice = SliceMembers()
                 try lines.submit(bytes: 0) { [elements] in reading.read(elements, into: slice) }
                 try lines.flush()
-                let next = (slice, elementsRead - elements.count, lines.submitted)
+                let next = (slice, elementsRead - elements.count, ranges, lines.submitted)
                 elements.removeAll(keepingCapacity: true)
+                ranges.removeAll(keepingCapacity: true)
                 try exportPrevious()
                 previous = next
             }
             elements.reserveCapacity(sliceSize)
+            ranges.reserveCapacity(sliceSize)
             let complete = try ResourceScan.forEachElement(in: group, array: members) { range in
                 elements.append(group.bytes(range))
+                ranges.append(range)
                 elementsRead += 1
                 if elements.count == sliceSize { try readSlice() }
             }
@@ -185,9 +191,9 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
     }
 
     /// A slice of the Group's member elements, in list order (nil: not a member this server
-    /// reads): the same files, in the same order, as exporting them one by one, with each kind
-    /// of lookup made once for the slice.
-    private func exportMembers(_ slice: [GroupMember?], firstElement: Int, requested: Set<ResourceKey>?,
+    /// reads), with their bytes' ranges: the same files, in the same order, as exporting them
+    /// one by one, with each kind of lookup made once for the slice.
+    private func exportMembers(_ slice: [GroupMember?], firstElement: Int, ranges: [Range<Int>], requested: Set<ResourceKey>?,
                                requestedFound: inout Set<ResourceKey>, optedOut: inout Set<String>) throws {
         // One read of the reference index for the slice: opt-outs for every member, requested or
         // not (the exported Group must never list an opted-out member), and each one's own resources.
@@ -208,7 +214,7 @@ public final class ExportBuilder<Source: ExportSource, Files: ExportFiles> {
             guard let member else { whole.append(nil); continue }
             if optedOutNow.contains(member.patient) {
                 optedOut.insert(member.patient.id)
-                optedOutElements?.append(firstElement + offset)
+                optedOutElements?.append(GroupLine.Dropped(index: firstElement + offset, range: ranges[offset]))
                 whole.append(nil)
                 continue
             }

@@ -2,18 +2,30 @@ import ExportDomain
 
 /// The exported Group when opt-outs, `_elements` or redaction change it, made from the stored
 /// bytes in two passes — one measures the line, one writes it — so a list of a million members
-/// is never in memory whole: what is held is the positions of the members that go. Redaction
+/// is never in memory whole: what is held is the positions of the members that go. When only
+/// opt-outs change it (no `_elements` for the Group, no redaction that can change it), neither
+/// pass scans the list: the line is the stored bytes around the members that go. Redaction
 /// works member by member on bytes (`Redactor.redactPart`); where it cannot (an expression
 /// that needs the tree, a companion next to a change) `init` returns nil and the caller
 /// assembles and redacts the Group in memory.
 struct GroupLine {
+    /// A `member` element left out: its index in the list and its bytes' range.
+    struct Dropped: Sendable, Equatable {
+        var index: Int
+        var range: Range<Int>
+    }
+
     private let group: GroupWindow
     private let properties: [ResourceScan.Property]
     /// The `_elements` names kept at the root, or nil.
     private let kept: Set<String>?
     private let redactor: Redactor?
-    /// Indices of the `member` elements of opted-out patients, ascending.
-    private let droppedMembers: [Int]
+    /// The `member` elements of opted-out patients, ascending.
+    private let droppedMembers: [Dropped]
+    /// The line as stored ranges and literals, when only opt-outs change it.
+    private var aroundDropped: LinePieces<GroupWindow>?
+    /// Whether the line is made without a pass over the list.
+    var isStoredAroundDropped: Bool { aroundDropped != nil }
     private let taggedMeta: [UInt8]
     /// Whether anything was removed (then the line carries the SUBSETTED tag).
     private(set) var changed = false
@@ -23,21 +35,21 @@ struct GroupLine {
 
     /// - Parameters:
     ///   - redactor: nil when redaction cannot change this Group (decided from its bytes).
-    ///   - droppedMembers: the indices (ascending) of the `member` elements `Subsetting.keepsMember`
-    ///     leaves out, when the caller already knows them; nil: found here, in a pass of their own.
+    ///   - droppedMembers: the `member` elements (ascending) `Subsetting.keepsMember` leaves out,
+    ///     when the caller already knows them; nil: found here, in a pass of their own.
     /// - Returns: nil when the Group must be assembled in memory.
     init?(group: GroupWindow, properties: [ResourceScan.Property], kept: Set<String>?, redactor: Redactor?,
-          optedOut: Set<String>, droppedMembers known: [Int]? = nil, baseURL: String) {
+          optedOut: Set<String>, droppedMembers known: [Dropped]? = nil, baseURL: String) {
         self.group = group
         self.properties = properties
         self.kept = kept
         self.redactor = redactor
-        var dropped: [Int] = known ?? []
+        var dropped: [Dropped] = known ?? []
         if known == nil, !optedOut.isEmpty, let members = properties.first(where: { $0.key == "member" }) {
             var index = 0
             _ = ResourceScan.forEachElement(in: group, array: members.value) { range in
                 if !Subsetting.keepsMember(entityOf: group.bytes(range), optedOut: optedOut, baseURL: baseURL) {
-                    dropped.append(index)
+                    dropped.append(Dropped(index: index, range: range))
                 }
                 index += 1
             }
@@ -50,6 +62,12 @@ struct GroupLine {
         var holder = JSONObject([("meta", .object(object))])
         Subsetting.addSubsettedTag(&holder)
         taggedMeta = holder["meta"]?.serialized() ?? []
+        if redactor == nil, kept == nil, let pieces = storedAroundDropped() {
+            aroundDropped = pieces
+            changed = !dropped.isEmpty
+            length = pieces.count
+            return
+        }
         var measured = 0
         do {
             changed = try pass(tagged: false) { measured += $0.count }
@@ -61,12 +79,70 @@ struct GroupLine {
 
     /// Writes the line (without its newline).
     func write(_ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if let aroundDropped { return try aroundDropped.forEach(sink) }
         do {
             _ = try pass(tagged: true, sink)
         } catch is NeedsTree {
             // The measuring pass decided the same parts the same way.
             throw ExportFailure(reason: .groupMalformed(group: "Group"))
         }
+    }
+
+    /// The line without the dropped members, from their ranges alone: the stored bytes between
+    /// them, the tagged meta for the stored one. The list's elements are separated by one comma
+    /// as this server writes JSON (compact); nil when a dropped element's neighbours say
+    /// otherwise, or the list is not an array (the passes decide then).
+    private func storedAroundDropped() -> LinePieces<GroupWindow>? {
+        guard properties.filter({ $0.key == "member" }).count <= 1 else { return nil }
+        var pieces = LinePieces(group)
+        pieces.literal("{")
+        for property in properties {
+            var runs: [Range<Int>]?
+            if property.key == "member" && !droppedMembers.isEmpty {
+                guard let keptRuns = memberList(property.value) else { return nil }
+                // Every member goes: so does the property.
+                if keptRuns.isEmpty { continue }
+                runs = keptRuns
+            }
+            if pieces.count > 1 { pieces.literal(",") }
+            pieces.literal(JSONValue.string(property.key).serialized() + [UInt8(ascii: ":")])
+            if property.key == "meta" {
+                pieces.literal(taggedMeta)
+            } else if let runs {
+                pieces.literal("[")
+                for (index, run) in runs.enumerated() {
+                    if index > 0 { pieces.literal(",") }
+                    pieces.stored(run)
+                }
+                pieces.literal("]")
+            } else {
+                pieces.stored(property.value)
+            }
+        }
+        pieces.literal("}")
+        return pieces
+    }
+
+    /// The stored runs of kept elements of the `member` array at `value`, in order (empty when
+    /// every element goes); nil when it is not an array or a dropped element is not between
+    /// single commas or the brackets.
+    private func memberList(_ value: Range<Int>) -> [Range<Int>]? {
+        guard value.count >= 2, group.byte(at: value.lowerBound) == UInt8(ascii: "["),
+              group.byte(at: value.upperBound - 1) == UInt8(ascii: "]") else { return nil }
+        var runs: [Range<Int>] = []
+        var start = value.lowerBound + 1
+        for dropped in droppedMembers {
+            let range = dropped.range
+            guard range.lowerBound >= start, range.upperBound < value.upperBound else { return nil }
+            let before = group.byte(at: range.lowerBound - 1), after = group.byte(at: range.upperBound)
+            guard before == UInt8(ascii: ",") || (before == UInt8(ascii: "[") && range.lowerBound - 1 == value.lowerBound),
+                  after == UInt8(ascii: ",") || (after == UInt8(ascii: "]") && range.upperBound == value.upperBound - 1) else { return nil }
+            // The run before it ends before its comma (or is empty when it is the first element).
+            if range.lowerBound - 1 > start { runs.append(start..<(range.lowerBound - 1)) }
+            start = range.upperBound + 1
+        }
+        if value.upperBound - 1 > start { runs.append(start..<(value.upperBound - 1)) }
+        return runs
     }
 
     /// One pass over the properties; returns whether anything was removed.
@@ -111,7 +187,7 @@ struct GroupLine {
                     index += 1
                     guard failure == nil else { return }
                     do {
-                        if dropped.first == index {
+                        if dropped.first?.index == index {
                             dropped.removeFirst()
                             removed = true
                             return

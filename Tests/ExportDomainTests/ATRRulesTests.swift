@@ -784,6 +784,24 @@ final class ResourceScanTests: XCTestCase {
         XCTAssertNil(ResourceScan(Array(#"{"a":"x\"}"#.utf8)))
     }
 
+    func testTheCountedArrayHasTheElementsForEachElementVisits() {
+        for text in [#"{"member":[],"b":1}"#, #"{"member":[{"a":[1,2]}]}"#, #"{"a":[1],"member":[ "x,]" , {"b":"\"],"} ,[3,[4]] ]}"#,
+                     #"{"member":[1,2,3],"member":[4]}"#] {
+            let bytes = Array(text.utf8)
+            let scan = ResourceScan(bytes, countingElementsOf: "member")
+            var visited = 0
+            XCTAssertTrue(ResourceScan.forEachElement(in: bytes, array: try XCTUnwrap(scan?.value("member"), text)) { _ in visited += 1 }, text)
+            XCTAssertEqual(scan?.countedElements, visited, text)
+            XCTAssertEqual(scan?.properties, ResourceScan(bytes)?.properties, text)
+        }
+        XCTAssertEqual(ResourceScan(Array(#"{"member":{"a":[1,2]}}"#.utf8), countingElementsOf: "member")?.countedElements, .some(nil), "not an array")
+        XCTAssertEqual(ResourceScan(Array(#"{"a":[1,2]}"#.utf8), countingElementsOf: "member")?.countedElements, .some(nil), "no such property")
+        XCTAssertNil(ResourceScan(Array(#"{"a":[1,2]}"#.utf8)).flatMap(\.countedElements), "not asked")
+        for malformed in [#"{"member":[1 2]}"#, #"{"member":[1,2}"#, #"{"member":[1,2"#] {
+            XCTAssertNil(ResourceScan(Array(malformed.utf8), countingElementsOf: "member"), malformed)
+        }
+    }
+
     func testValuesOfNamedPropertiesAreThoseTheFullScanFinds() {
         let names = ["b", "a", "zz"].map { Array($0.utf8) }
         for text in [#"{"a":"x\"}","b" : [1,{"a":"]"}],"a":2}"#, #"{"zz":{},"b":null}"#, #"{}"#, #" { "c" : 1 } "#] {

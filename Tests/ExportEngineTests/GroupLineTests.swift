@@ -61,6 +61,7 @@ final class GroupLineTests: XCTestCase {
                 let got = try XCTUnwrap(try line(json, optedOut: testCase.optedOut, elements: testCase.elements, redactor: testCase.redactor),
                                         "case \(n), \(members) members: GroupLine gave up")
                 XCTAssertEqual(got.0.changed, want != nil, "case \(n), \(members) members")
+                XCTAssertFalse(got.0.isStoredAroundDropped, "case \(n), \(members) members: a redactor is given")
                 if let want {
                     XCTAssertEqual(got.1, want, "case \(n), \(members) members")
                     XCTAssertEqual(got.0.length, want.utf8.count, "case \(n), \(members) members: the measured length")
@@ -76,6 +77,41 @@ final class GroupLineTests: XCTestCase {
         XCTAssertNil(try line(companion, optedOut: [], elements: [], redactor: Self.money), "a change next to its companion")
         let noMeta = Array(#"{"resourceType":"Group","id":"g","member":[{"entity":{"reference":"Patient/p1"}}]}"#.utf8)
         XCTAssertNil(try line(noMeta, optedOut: ["p1"], elements: [], redactor: .inactive), "no meta to tag")
+    }
+
+    /// Only opt-outs change it (no redaction can, no `_elements`): the stored bytes around the
+    /// members that go, with no pass over the list, whether their ranges are given or found.
+    func testOptOutsAloneEqualTheInMemoryGroup() throws {
+        let optedOutSets: [Set<String>] = [[], ["p0"], ["p6"], ["p39"], ["p1", "p2", "p3"], ["p0", "p39"], Set((0..<40).map { "p\($0)" }), ["p99"]]
+        for optedOut in optedOutSets {
+            for members in [0, 1, 7, 40] {
+                let json = group(members: members)
+                let window = GroupWindow(InMemoryGroup(bytes: json, lastUpdated: FHIRInstant(millisecondsSinceEpoch: 0)))
+                let scan = try XCTUnwrap(ResourceScan(window))
+                var known: [GroupLine.Dropped] = []
+                var index = 0
+                _ = ResourceScan.forEachElement(in: window, array: try XCTUnwrap(scan.value("member"))) { range in
+                    if !Subsetting.keepsMember(entityOf: window.bytes(range), optedOut: optedOut, baseURL: Self.baseURL) {
+                        known.append(GroupLine.Dropped(index: index, range: range))
+                    }
+                    index += 1
+                }
+                let want = try expected(json, optedOut: optedOut, elements: [], redactor: .inactive)
+                for given in [known, nil] {
+                    let label = "\(optedOut.sorted().prefix(3)), \(members) members, ranges \(given == nil ? "found" : "given")"
+                    let line = try XCTUnwrap(GroupLine(group: window, properties: scan.properties, kept: nil, redactor: nil,
+                                                       optedOut: optedOut, droppedMembers: given, baseURL: Self.baseURL), label)
+                    var written: [UInt8] = []
+                    try line.write { written.append(contentsOf: $0) }
+                    XCTAssertEqual(line.changed, want != nil, label)
+                    XCTAssertTrue(line.isStoredAroundDropped, label)
+                    if let want {
+                        XCTAssertEqual(String(decoding: written, as: UTF8.self), want, label)
+                        XCTAssertEqual(line.length, written.count, label)
+                    }
+                }
+            }
+        }
     }
 
     func testManyMembersWithOptOuts() throws {

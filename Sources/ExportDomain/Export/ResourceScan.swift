@@ -94,9 +94,13 @@ public struct ResourceScan: Sendable {
 
     /// The top-level properties in order, each with its value's byte range.
     public let properties: [Property]
+    /// The elements of the first array named by `countingElementsOf`, counted on the way
+    /// (a Group's members, without a pass over the list of its own); nil without one.
+    public let countedElements: Int?
 
     @inlinable
-    public init?<Source: ByteSource>(_ source: Source) {
+    public init?<Source: ByteSource>(_ source: Source, countingElementsOf counted: String? = nil) {
+        var countedElements: Int?
         var scanner = Scanner(source)
         scanner.skipWhitespace()
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
@@ -113,10 +117,16 @@ public struct ResourceScan: Sendable {
             guard scanner.consume(UInt8(ascii: ":")) else { return nil }
             scanner.skipWhitespace()
             let valueStart = scanner.position
-            guard scanner.skipValue() else { return nil }
+            if countedElements == nil, let counted, key == counted, source.byte(at: valueStart) == UInt8(ascii: "[") {
+                guard let elements = scanner.skipArrayCountingElements() else { return nil }
+                countedElements = elements
+            } else {
+                guard scanner.skipValue() else { return nil }
+            }
             properties.append(Property(key: key, value: valueStart..<scanner.position))
         }
         self.properties = properties
+        self.countedElements = countedElements
     }
 
     /// A property name from its quoted token; escaped names (never FHIR's) take the full parser.
@@ -234,6 +244,23 @@ public struct ResourceScan: Sendable {
             }
             position = count
             return nil
+        }
+
+        /// Skips an array element by element (as `forEachElement` reads it); returns how many.
+        @inlinable
+        mutating func skipArrayCountingElements() -> Int? {
+            guard consume(UInt8(ascii: "[")) else { return nil }
+            var elements = 0
+            while true {
+                skipWhitespace()
+                if consume(UInt8(ascii: "]")) { return elements }
+                if elements > 0 {
+                    guard consume(UInt8(ascii: ",")) else { return nil }
+                    skipWhitespace()
+                }
+                guard skipValue() else { return nil }
+                elements += 1
+            }
         }
 
         /// Skips one value: a string, or a nested structure by depth, or a scalar.
