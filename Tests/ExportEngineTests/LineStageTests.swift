@@ -70,6 +70,72 @@ final class LineStageTests: XCTestCase {
         XCTAssertEqual(log.entries, [], "a batch in the making never runs once the stage ends")
     }
 
+    /// Records on which thread each value a work held was released.
+    final class Releases: @unchecked Sendable {
+        private let lock = NSLock()
+        private let submitter = pthread_self()
+        private(set) var held = 0
+        private(set) var onSubmitter = 0
+        private(set) var elsewhere = 0
+
+        func hold() {
+            lock.lock()
+            held += 1
+            lock.unlock()
+        }
+
+        func record() {
+            let here = pthread_equal(pthread_self(), submitter) != 0
+            lock.lock()
+            if here { onSubmitter += 1 } else { elsewhere += 1 }
+            lock.unlock()
+        }
+    }
+
+    final class Held {
+        let releases: Releases
+        init(_ releases: Releases) {
+            self.releases = releases
+            releases.hold()
+        }
+        deinit { releases.record() }
+    }
+
+    /// What a work holds (in the export, a resource's bytes) is freed by the thread that
+    /// allocated it, whether the work ran, failed or never ran.
+    func testWhatWorksHoldIsReleasedOnTheSubmittingThread() throws {
+        let releases = Releases()
+        do {
+            let stage = BackgroundLines(batchWorks: 4, batchBytes: 1 << 20, maxBatches: 2)
+            for _ in 0..<100 {
+                let held = Held(releases)
+                try stage.submit(bytes: 1) { _ = held }
+            }
+            try stage.wait(forFirst: 50)
+            try stage.drain()
+            stage.end()
+        }
+        XCTAssertEqual(releases.onSubmitter, 100)
+        XCTAssertEqual(releases.elsewhere, 0)
+        do {
+            let stage = BackgroundLines(batchWorks: 4, batchBytes: 1 << 20, maxBatches: 8)
+            do {
+                for index in 0..<100 {
+                    let held = Held(releases)
+                    try stage.submit(bytes: 1) {
+                        _ = held
+                        if index == 30 { throw WorkFailed(index: index) }
+                    }
+                }
+                try stage.drain()
+            } catch {}
+            stage.end()
+        }
+        XCTAssertGreaterThan(releases.held, 131, "submitted past the failing work")
+        XCTAssertEqual(releases.onSubmitter, releases.held, "after a failure too")
+        XCTAssertEqual(releases.elsewhere, 0)
+    }
+
     func testInlineLinesRunEachWorkAtOnce() throws {
         let stage = InlineLines()
         var ran: [Int] = []
