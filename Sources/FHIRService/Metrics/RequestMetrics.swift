@@ -19,13 +19,18 @@ final class RequestMetrics {
     }
 
     func record(route: String, status: Int, duration: Duration) {
-        let key = RouteStatus(route: route, status: status)
-        let counter = counters[key] ?? metrics.requestCounter(route: route, status: status)
-        if counters[key] == nil { counters[key] = counter }
-        counter.increment()
-        let histogram = durations[route] ?? metrics.requestDurations(route: route)
-        if durations[route] == nil { durations[route] = histogram }
-        histogram.record(duration)
+        Self.handle(&counters, RouteStatus(route: route, status: status)) {
+            metrics.requestCounter(route: route, status: status)
+        }.increment()
+        Self.handle(&durations, route) { metrics.requestDurations(route: route) }.record(duration)
         if route == MetricsRoute.tokenEndpoint { metrics.recordToken(issued: status == 200) }
+    }
+
+    /// The cached handle (one lookup), or a new one, stored.
+    private static func handle<Key: Hashable, Handle>(_ cache: inout [Key: Handle], _ key: Key, _ make: () -> Handle) -> Handle {
+        if let cached = cache[key] { return cached }
+        let made = make()
+        cache[key] = made
+        return made
     }
 }
