@@ -97,6 +97,33 @@ final class ExportSliceQueriesTests: DatabaseTestCase {
         XCTAssertEqual(try db.referencing(patients([1]), []), [])
     }
 
+    /// PostgreSQL's generic plan for the prepared slice statement (used from the sixth run on)
+    /// seeks the reference index once per id, also when the target type has many references:
+    /// with `target_id IN (…)` it read them all and picked the ids out.
+    func testASliceOfReferencesIsFoundBySeekingEachIdOnPostgreSQL() throws {
+        try XCTSkipIf(backend != .postgresql, "PostgreSQL's planner")
+        let db = try world()
+        try db.connection.execute("""
+            INSERT INTO refs (source_type, source_id, path, target_type, target_id)
+            SELECT 'Coverage', 'bulk' || n, 'beneficiary', 'Patient', 'bulk' || n FROM generate_series(1, 30000) AS n;
+            ANALYZE refs
+            """)
+        let statement = db.referencingStatement([.consent, .coverage, .relatedPerson], targetType: "Patient", ids: (0..<256).map { "p\($0)" })
+        try db.connection.execute("SET plan_cache_mode = force_generic_plan")
+        try db.connection.execute("PREPARE probe AS " + PostgreSQLConnection.numberedPlaceholders(statement.sql))
+        let arguments = statement.values.map { value -> String in
+            guard case .text(let text) = value else { return "NULL" }
+            return "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+        }
+        let plan = try db.connection.query("EXPLAIN EXECUTE probe(\(arguments.joined(separator: ", ")))") { $0.text(0) ?? "" }
+            .joined(separator: "\n")
+        XCTAssertTrue(plan.hasPrefix("Nested Loop"), plan)
+        XCTAssertTrue(plan.contains("Index Scan using refs_by_target on refs") || plan.contains("Index Only Scan using refs_by_target on refs"), plan)
+        XCTAssertTrue(plan.contains("target_id = "), plan)
+        XCTAssertFalse(plan.contains("Hash Join") || plan.contains("Hash Semi Join") || plan.contains("Filter: (target_id"), plan)
+        XCTAssertEqual(try db.referencing(patients(0..<256), [.coverage])[0].count, 86, "every third (but p3, whose c3 is deleted), and p1 through c0")
+    }
+
     func testCurrentResourcesOfASliceAreTheCurrentVersions() throws {
         let db = try world()
         try db.beginSnapshot()
