@@ -18,8 +18,6 @@ extension Database {
     private func createExportTables() throws {
         let dialect = connection.dialect
         let text = dialect.bytewiseText
-        try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_seen (type \(text) NOT NULL, id \(text) NOT NULL, PRIMARY KEY (type, id)) \(dialect.withoutRowID)")
-        try connection.execute("DELETE FROM \(temp).export_seen")
         // SQLite: INTEGER PRIMARY KEY is the table's rowid, so the table is that one B-tree.
         let rowKey = dialect.backend == .sqlite ? "INTEGER" : "BIGINT"
         try connection.execute("CREATE TEMP TABLE IF NOT EXISTS export_seen_rows (resource_row \(rowKey) PRIMARY KEY)")
@@ -29,7 +27,6 @@ extension Database {
     }
 
     public func endSnapshot() {
-        try? connection.execute("DELETE FROM \(temp).export_seen")
         try? connection.execute("DELETE FROM \(temp).export_seen_rows")
         try? connection.execute("DELETE FROM \(temp).export_members")
         try? connection.endSnapshot()

@@ -86,16 +86,15 @@ extension Database {
     public func currentResources(_ keys: [ResourceKey]) throws -> [ResourceKey: ExportRow] {
         var result: [ResourceKey: ExportRow] = [:]
         result.reserveCapacity(keys.count)
-        let byRow = connection.dialect.backend == .sqlite
+        let mark = connection.dialect.backend == .sqlite ? "rowid" : "ctid"
         for (type, ids) in Self.idsByType(keys) {
             for chunk in Self.inListChunks(ids) {
                 let rows = try connection.query(
-                    "SELECT \(byRow ? "rowid" : "0"), id, last_updated, json FROM resources WHERE type = ? AND id IN (\(Self.placeholders(chunk.count))) AND deleted = 0",
+                    "SELECT \(mark), id, last_updated, json FROM resources WHERE type = ? AND id IN (\(Self.placeholders(chunk.count))) AND deleted = 0",
                     [.type(type)] + chunk.map { .text($0) }
                 ) { (row: $0.integer(0), id: $0.text(1) ?? "", lastUpdated: $0.instant(2), json: $0.blob(3)) }
                 for row in rows {
-                    let key = ResourceKey(type: type, id: row.id)
-                    result[key] = ExportRow(lastUpdated: row.lastUpdated, json: row.json, mark: byRow ? .row(row.row) : .key(key))
+                    result[ResourceKey(type: type, id: row.id)] = ExportRow(lastUpdated: row.lastUpdated, json: row.json, mark: .row(row.row))
                 }
             }
         }
@@ -103,33 +102,16 @@ extension Database {
     }
 
     /// Records that `marks` (which may repeat) are in this export; returns those that were not
-    /// already (each resource once). Kept in temporary tables rather than in memory, so memory
-    /// stays flat in the export's size: rows in one keyed by the integer, keys in one keyed by
-    /// type and id.
+    /// already (each resource once). Kept in a temporary table keyed by the mark rather than in
+    /// memory, so memory stays flat in the export's size.
     public func markExported(_ marks: [ExportMark]) throws -> Set<ExportMark> {
-        var rows: [Int64] = []
-        var keys: [ResourceKey] = []
-        for mark in marks {
-            switch mark {
-            case .row(let row): rows.append(row)
-            case .key(let key): keys.append(key)
-            }
-        }
         var inserted = Set<ExportMark>()
-        for chunk in Self.inListChunks(rows) {
+        for chunk in Self.inListChunks(marks) {
             let values = Array(repeating: "(?)", count: chunk.count).joined(separator: ", ")
             let new = try connection.query(
                 "INSERT INTO \(temp).export_seen_rows (resource_row) VALUES \(values) ON CONFLICT DO NOTHING RETURNING resource_row",
-                chunk.map { SQLValue.integer($0) }
+                chunk.map { SQLValue.integer($0.row) }
             ) { ExportMark.row($0.integer(0)) }
-            inserted.formUnion(new)
-        }
-        for chunk in Self.inListChunks(keys) {
-            let values = Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ")
-            let new = try connection.query(
-                "INSERT INTO \(temp).export_seen (type, id) VALUES \(values) ON CONFLICT DO NOTHING RETURNING type, id",
-                chunk.flatMap { [SQLValue.type($0.type), .text($0.id)] }
-            ) { ExportMark.key(ResourceKey(type: ResourceType(rawValue: $0.text(0) ?? ""), id: $0.text(1) ?? "")) }
             inserted.formUnion(new)
         }
         return inserted

@@ -301,6 +301,10 @@ struct PostgreSQLRow: SQLRow {
             var number: Int64 = value[0] & 0x80 == 0 ? 0 : -1
             for byte in value { number = (number << 8) | Int64(byte) }
             return number
+        case 27:  // tid: block (4 bytes) and line (2 bytes), big-endian; as one number block << 16 | line
+            var number: Int64 = 0
+            for byte in value { number = (number << 8) | Int64(byte) }
+            return number
         default:
             return Int64(String(decoding: value, as: UTF8.self)) ?? 0
         }
