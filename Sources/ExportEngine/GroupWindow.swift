@@ -42,24 +42,43 @@ final class GroupWindow: GroupBytes {
         return nil
     }
 
+    /// A range outside the window moves the window to it, as the scan that found the range goes
+    /// on from its end: asked of the source instead, it cost a read of its own besides the
+    /// scan's next window (on PostgreSQL each read is a statement).
     func bytes(_ range: Range<Int>) -> [UInt8] {
-        let offset = range.lowerBound &- windowStart
+        var offset = range.lowerBound &- windowStart
         if offset >= 0 && offset + range.count <= window.count { return Array(window[offset..<offset + range.count]) }
-        return base.bytes(range)
+        guard range.count <= Self.windowSize - Self.lookBehind else { return base.bytes(range) }
+        _ = refill(at: range.lowerBound)
+        offset = range.lowerBound - windowStart
+        guard offset + range.count <= window.count else { return base.bytes(range) }
+        return Array(window[offset..<offset + range.count])
     }
 
+    /// Piece by piece through the window, which moves on as the range does.
     func forEachPiece(of range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
-        let offset = range.lowerBound &- windowStart
-        if offset >= 0 && offset + range.count <= window.count {
-            try window[offset..<offset + range.count].withUnsafeBytes(body)
-        } else {
-            try base.forEachPiece(of: range, body)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            var offset = start &- windowStart
+            if offset < 0 || offset >= window.count {
+                _ = refill(at: start)
+                offset = start - windowStart
+                guard offset >= 0 && offset < window.count else {
+                    return try base.forEachPiece(of: start..<range.upperBound, body)
+                }
+            }
+            let end = min(range.upperBound, windowStart + window.count)
+            try window[offset..<(end - windowStart)].withUnsafeBytes(body)
+            start = end
         }
     }
 
-    /// Bytes kept before the one a refill is for: a scan that meets a quote at a window's start
-    /// looks back for backslashes, which would otherwise read the whole window again.
-    static let lookBehind = 64
+    /// Bytes kept before the one a refill is for. The member loop's scan finds an element's end
+    /// before the element is copied, so an element across a window's edge is behind the scan's
+    /// next window when it is asked for; keeping 64 KB behind (more than a member element
+    /// takes) serves it from that window instead of a read of its own. A scan that meets a quote
+    /// at a window's start also looks back for backslashes.
+    static let lookBehind = 1 << 16
 
     @inline(never)
     private func refill(at index: Int) -> UInt8 {

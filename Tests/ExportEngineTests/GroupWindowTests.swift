@@ -73,4 +73,36 @@ final class GroupWindowTests: XCTestCase {
         })
         XCTAssertEqual(seen, members)
     }
+
+    /// A pass over a Group of several windows reads each window once: the scan, the member
+    /// loop that copies each element (some run across a window's edge), and writing the Group
+    /// around some of its members.
+    func testAPassReadsEachWindowOnce() throws {
+        // Elements longer than the bytes a refill keeps behind it (`lookBehind`), as ATR members are.
+        let members = (0..<20_000).map {
+            #"{"entity":{"reference":"Patient/p\#($0)"},"period":{"start":"2026-01-01","end":"2026-12-31"},"extension":[{"url":"http://example.org/attributed-provider","valueReference":{"reference":"Practitioner/d\#($0 % 97)"}}]}"#
+        }
+        let json = Array(#"{"resourceType":"Group","id":"g","member":[\#(members.joined(separator: ","))],"active":true}"#.utf8)
+        let windows = (json.count + GroupWindow.windowSize - 1) / GroupWindow.windowSize
+        XCTAssertEqual(windows, 4)
+        let source = InMemoryGroup(bytes: json, lastUpdated: FHIRInstant(millisecondsSinceEpoch: 0))
+        let window = GroupWindow(source)
+        let scan = try XCTUnwrap(ResourceScan(window))
+        XCTAssertLessThanOrEqual(source.reads, windows + 1, "the scan")
+        var reads = source.reads
+        var ranges: [Range<Int>] = []
+        XCTAssertTrue(ResourceScan.forEachElement(in: window, array: try XCTUnwrap(scan.value("member"))) { range in
+            XCTAssertEqual(window.bytes(range).count, range.count)
+            ranges.append(range)
+        })
+        XCTAssertEqual(ranges.count, members.count)
+        XCTAssertLessThanOrEqual(source.reads - reads, windows + 1, "the member loop")
+        reads = source.reads
+        var written: [UInt8] = []
+        for (index, range) in ranges.enumerated() where index % 3 != 0 {
+            window.forEachPiece(of: range) { written.append(contentsOf: $0) }
+        }
+        XCTAssertLessThanOrEqual(source.reads - reads, windows + 1, "the Group written around a third of its members")
+        XCTAssertEqual(written, ranges.enumerated().filter { $0.offset % 3 != 0 }.flatMap { json[$0.element] })
+    }
 }

@@ -133,11 +133,18 @@ final class InMemoryGroup: GroupBytes {
         self.lastUpdated = lastUpdated
     }
 
+    /// Calls of `bytes` and `forEachPiece`: the reads a stored Group would cost.
+    private(set) var reads = 0
+
     var count: Int { stored.count }
     func byte(at index: Int) -> UInt8 { stored[index] }
-    func bytes(_ range: Range<Int>) -> [UInt8] { Array(stored[range]) }
+    func bytes(_ range: Range<Int>) -> [UInt8] {
+        reads += 1
+        return Array(stored[range])
+    }
 
     func forEachPiece(of range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        reads += 1
         var start = range.lowerBound
         while start < range.upperBound {
             let end = min(start + 7, range.upperBound)
