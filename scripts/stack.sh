@@ -35,6 +35,8 @@ cmdline() { tr "\0" " " 2>/dev/null < "/proc/$1/cmdline"; }
 is_our_program() { # pid program
     local program="" environment
     IFS= read -r -d "" program 2>/dev/null < "/proc/$1/cmdline" || true
+    # Empty while the process execs (or once it is a zombie).
+    [ -n "$program" ] || return 1
     # Earlier versions of this script started the programs by a relative path.
     [[ $program == /* ]] || program=$(cd "/proc/$1/cwd" 2>/dev/null && realpath -m "$program") || return 1
     [ "$(realpath -m "$program")" = "$(realpath -m "$bin/$2")" ] || return 1
@@ -69,6 +71,15 @@ our_pid() { # pidfile check [program]
     else
         rm -f "$1"
     fi
+}
+
+# The same, leaving the pid file alone: just after respawn.sh writes it, the pid may still be
+# its child on the way to exec the server (the command line empty or respawn.sh's), and a
+# removed file is never written again.
+started_pid() { # pidfile check [program]
+    local pid
+    pid=$(cat "$1" 2>/dev/null) || return 0
+    if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && "$2" "$pid" ${3:+"$3"} 2>/dev/null; then echo "$pid"; fi
 }
 
 wait_gone() { # seconds pid...
@@ -202,10 +213,10 @@ start() {
     # The socket file may be a stale one of an earlier run; the pid file is written by respawn.sh.
     # Up to 30 s: on PostgreSQL just after a bulk copy (make bench), the first connections take seconds.
     for _ in $(seq 1 600); do
-        [ -S "$socket" ] && [ -n "$(our_pid "$run/atr-fcgi.pid" is_our_program atr-fcgi)" ] && break
+        [ -S "$socket" ] && [ -n "$(started_pid "$run/atr-fcgi.pid" is_our_program atr-fcgi)" ] && break
         sleep 0.05
     done
-    if [ ! -S "$socket" ] || [ -z "$(our_pid "$run/atr-fcgi.pid" is_our_program atr-fcgi)" ]; then
+    if [ ! -S "$socket" ] || [ -z "$(started_pid "$run/atr-fcgi.pid" is_our_program atr-fcgi)" ]; then
         fail_start "atr-fcgi did not start" "$fcgi_log"
     fi
 
