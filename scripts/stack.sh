@@ -62,24 +62,20 @@ nginx_workers() { # master pid
     return 0
 }
 
-# Our pid from a pid file, or nothing; a stale pid file is removed on the way.
-our_pid() { # pidfile check [program]
-    local pid
-    pid=$(cat "$1" 2>/dev/null) || return 0
-    if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && "$2" "$pid" ${3:+"$3"}; then
-        echo "$pid"
-    else
-        rm -f "$1"
-    fi
-}
-
-# The same, leaving the pid file alone: just after respawn.sh writes it, the pid may still be
-# its child on the way to exec the server (the command line empty or respawn.sh's), and a
-# removed file is never written again.
+# Our pid from a pid file, or nothing; the pid file is left alone: just after respawn.sh writes
+# it, the pid may still be its child on the way to exec the server (the command line empty or
+# respawn.sh's), and a removed file is never written again.
 started_pid() { # pidfile check [program]
     local pid
     pid=$(cat "$1" 2>/dev/null) || return 0
-    if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && "$2" "$pid" ${3:+"$3"} 2>/dev/null; then echo "$pid"; fi
+    if [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" && "$2" "$pid" ${3:+"$3"}; then echo "$pid"; fi
+}
+
+# The same, where the program has long been started: a stale pid file is removed on the way.
+our_pid() { # pidfile check [program]
+    local pid
+    pid=$(started_pid "$@")
+    if [ -n "$pid" ]; then echo "$pid"; else rm -f "$1"; fi
 }
 
 wait_gone() { # seconds pid...

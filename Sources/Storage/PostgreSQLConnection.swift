@@ -295,14 +295,13 @@ struct PostgreSQLRow: SQLRow {
 
     func integer(_ column: Int32) -> Int64 {
         let value = bytes(column)
-        switch PQftype(result, column) {
-        case 20, 23, 21, 16:  // int8, int4, int2, bool: big-endian two's complement
+        let type = PQftype(result, column)
+        switch type {
+        // int8, int4, int2, bool: big-endian two's complement; tid: block (4 bytes) and line
+        // (2 bytes), unsigned, read as one number block << 16 | line.
+        case 20, 23, 21, 16, 27:
             guard !value.isEmpty else { return 0 }
-            var number: Int64 = value[0] & 0x80 == 0 ? 0 : -1
-            for byte in value { number = (number << 8) | Int64(byte) }
-            return number
-        case 27:  // tid: block (4 bytes) and line (2 bytes), big-endian; as one number block << 16 | line
-            var number: Int64 = 0
+            var number: Int64 = type != 27 && value[0] & 0x80 != 0 ? -1 : 0
             for byte in value { number = (number << 8) | Int64(byte) }
             return number
         default:

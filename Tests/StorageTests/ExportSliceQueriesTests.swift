@@ -181,8 +181,7 @@ final class ExportSliceQueriesTests: DatabaseTestCase {
 
     /// A mark names the snapshot's version of a resource while the snapshot lasts, whatever other
     /// connections write meanwhile (on PostgreSQL an update writes the row's new version
-    /// elsewhere, and a vacuum could reuse the space of a version nobody sees), and no new row
-    /// takes a mark the snapshot has handed out.
+    /// elsewhere, and a vacuum could reuse the space of a version nobody sees).
     func testMarksOutlastOtherConnectionsWritesDuringTheSnapshot() throws {
         let db = try world()
         let writer = try open()
